@@ -1,0 +1,62 @@
+# affectlens — `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+EXTRAS ?= cpu,train,serve,dist,dev
+DATA ?= ../shared/data
+RUN ?= runs/finetune
+export HF_HUB_OFFLINE := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help install test test-fast lint typecheck serve stop bench model evaluate archive clean
+
+help: ## list the targets
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-11s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	# torch first and pinned: an unpinned torch would pull a multi-GB CUDA build.
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[$(EXTRAS)]'
+	touch $@
+
+install: $(VENV)/.installed ## create .venv/ with the `affectlens` command (idempotent)
+
+test: install ## run the whole test suite (starts a real TorchServe)
+	$(BIN)/python -m pytest -q
+
+test-fast: install ## tests without the slow ones (no TorchServe, no training)
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: install ## ruff + mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+typecheck: install ## mypy only
+	$(BIN)/mypy
+
+serve: install ## serve the default model with TorchServe on 127.0.0.1:8080 (builds the archive if missing)
+	$(BIN)/affectlens serve
+
+stop: install ## stop the server started by `make serve`
+	$(BIN)/affectlens stop
+
+bench: install ## benchmarks (ratios measured side by side in one run)
+	$(BIN)/python bench/run_all.py
+
+model: install ## rebuild the default model: fine-tune, export (int8 + fp16), calibrate (hours on CPU)
+	$(BIN)/affectlens train --data-dir $(DATA) --output-dir $(RUN)
+	$(BIN)/affectlens export $(RUN)/best -o $(RUN)/model --version $$($(BIN)/python -c 'import affectlens; print(affectlens.__version__)')
+	$(BIN)/affectlens calibrate --model $(RUN)/model --holdout $(RUN)/holdout.jsonl
+
+evaluate: install ## validation report for the default model into reports/validation/
+	$(BIN)/affectlens evaluate --data-dir $(DATA) -o reports/validation
+
+archive: install ## build the TorchServe archive into model_store/
+	$(BIN)/affectlens archive
+
+clean: ## remove build outputs (keeps .venv/)
+	rm -rf build dist *.egg-info .pytest_cache .mypy_cache .ruff_cache model_store/*.mar

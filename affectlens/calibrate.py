@@ -1,0 +1,113 @@
+"""Fit the calibrated ensemble (``calibration.json``) on held-out labelled rows.
+
+The rows must be data that the fine-tune neither trained on nor selected checkpoints on: ``affectlens
+train`` writes such a hash-based hold-out of every training set to ``OUTPUT_DIR/holdout.jsonl``. The
+neural logits come from the exported ONNX model that is served (int8 on CPU), so calibration fits what
+users get.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from affectlens import __version__
+from affectlens.datasets import DatasetError, LabeledText
+from affectlens.ensemble import Calibration, EmotionCalibrator, SentimentStacker, fit_temperature
+from affectlens.labels import EMOTION_LABELS, NUM_SENTIMENT
+from affectlens.lexicons import LexiconConfig, LexiconPipeline
+from affectlens.lexicons.features import FEATURE_NAMES, FEATURE_VERSION
+from affectlens.neural import NeuralConfig, NeuralModel
+
+log = logging.getLogger("affectlens.calibrate")
+
+
+def read_holdout(path: Path | str) -> list[LabeledText]:
+    """Read ``holdout.jsonl`` rows written by ``affectlens train``."""
+    rows = []
+    with Path(path).open(encoding="utf-8") as handle:
+        for line_no, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            try:
+                data = json.loads(line)
+                emotions = data.get("emotions")
+                rows.append(
+                    LabeledText(
+                        text=data["text"], sentiment=data.get("sentiment"),
+                        polarity_only=bool(data.get("polarity_only", False)),
+                        emotions=None if emotions is None else tuple(emotions), source=data.get("source", ""),
+                    )
+                )  # fmt: skip
+            except (json.JSONDecodeError, KeyError) as exc:
+                raise DatasetError(f"{path}:{line_no}: not a hold-out row ({exc})") from exc
+    return rows
+
+
+def fit_calibration(
+    rows: Sequence[LabeledText],
+    neural: NeuralModel,
+    lexicon: LexiconPipeline,
+    *,
+    class_weight_power: float = 0.5,
+    C: float = 1.0,
+) -> Calibration:
+    """Fit temperature, sentiment stacker and emotion calibrator on ``rows``."""
+    sent_rows = [r for r in rows if r.sentiment is not None and not r.polarity_only]
+    emo_rows = [r for r in rows if r.emotions is not None]
+    if len(sent_rows) < 50 or len(emo_rows) < 50:
+        raise DatasetError(f"need at least 50 sentiment and 50 emotion rows, got {len(sent_rows)} and {len(emo_rows)}")
+    sent_logits = neural.logits([r.text for r in sent_rows])[:, :NUM_SENTIMENT]
+    features = np.stack([a.features for a in lexicon.analyze_batch([r.text for r in sent_rows])])
+    y = np.array([r.sentiment for r in sent_rows], dtype=int)
+    emo_logits = neural.logits([r.text for r in emo_rows])[:, NUM_SENTIMENT:]
+    emo_y = np.zeros((len(emo_rows), len(EMOTION_LABELS)), dtype=int)
+    for i, r in enumerate(emo_rows):
+        emo_y[i, list(r.emotions or ())] = 1
+    stacker = SentimentStacker(C=C, class_weight_power=class_weight_power).fit(sent_logits, features, y)
+    info: dict[str, Any] = {
+        "fitted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "affectlens_version": __version__,
+        "model": {"name": neural.card.name, "version": neural.card.version, "variant": neural.variant},
+        "sentiment_rows": len(sent_rows),
+        "emotion_rows": len(emo_rows),
+        "sources": sorted({r.source for r in rows}),
+        "lexicon": {"use_nrc": lexicon.config.use_nrc, "use_parser": lexicon.config.use_parser},
+    }
+    return Calibration(
+        feature_version=FEATURE_VERSION,
+        feature_names=tuple(FEATURE_NAMES),
+        neural_temperature=fit_temperature(sent_logits, y),
+        stacker=stacker,
+        emotions=EmotionCalibrator().fit(emo_logits, emo_y),
+        info=info,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    model_dir = Path(args.model)
+    neural = NeuralModel(model_dir, NeuralConfig(provider="cpu"))
+    lexicon = LexiconPipeline(LexiconConfig(use_nrc=not args.no_nrc))
+    calibration = fit_calibration(
+        read_holdout(args.holdout), neural, lexicon, class_weight_power=args.class_weight_power, C=args.C
+    )
+    path = calibration.save(model_dir)
+    print(json.dumps({"written": str(path), **calibration.info}, indent=2))
+    return 0
+
+
+def register_command(sub: Any, name: str, help_text: str) -> None:
+    p = sub.add_parser(name, help=help_text)
+    p.add_argument("--model", required=True, help="model folder (calibration.json is written there)")
+    p.add_argument("--holdout", required=True, help="held-out rows, e.g. runs/finetune/holdout.jsonl")
+    p.add_argument("--class-weight-power", type=float, default=0.5, help="0 = data prior, 1 = balanced classes")
+    p.add_argument("-C", type=float, default=1.0, help="inverse L2 strength of the stacker")
+    p.add_argument("--no-nrc", action="store_true", help="fit without the NRC lexicon (licence)")
+    p.set_defaults(func=run)

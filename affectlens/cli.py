@@ -1,0 +1,173 @@
+"""``affectlens`` command line: each sub-command is a thin shell over a plain function.
+
+Sub-commands whose options belong to one module register themselves through that module's
+``add_arguments(parser)`` / ``run(args)`` pair (batch scoring, serving), so the option list lives next to the
+code that reads it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from affectlens import __version__
+from affectlens.errors import AffectlensError
+
+log = logging.getLogger("affectlens.cli")
+
+
+def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options shared by every command that builds an Engine."""
+    mode = parser.add_mutually_exclusive_group()
+    mode.add_argument("--lexicon-only", action="store_true", help="lexicon analyzers only (no neural model)")
+    mode.add_argument("--neural-only", action="store_true", help="calibrated neural model only (no lexicon)")
+    parser.add_argument("--model", default=None, help="model folder (default: the shipped default model)")
+    parser.add_argument("--provider", default="auto", choices=["auto", "cpu", "cuda"], help="ONNX Runtime provider")
+    parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0 = all cores)")
+    parser.add_argument("--no-nrc", action="store_true", help="disable the NRC emotion lexicon (licence)")
+    parser.add_argument("--no-parser", action="store_true", help="negation scope by window rule, not spaCy")
+    parser.add_argument("--explain", action="store_true", help="add per-token evidence and attributions")
+
+
+def engine_config_from_args(args: argparse.Namespace) -> Any:
+    from affectlens.engine import EngineConfig
+    from affectlens.lexicons import LexiconConfig
+    from affectlens.neural import NeuralConfig
+
+    mode = "lexicon" if args.lexicon_only else "neural" if args.neural_only else "hybrid"
+    return EngineConfig(
+        mode=mode,
+        model_dir=args.model,
+        lexicon=LexiconConfig(use_nrc=not args.no_nrc, use_parser=not args.no_parser),
+        neural=NeuralConfig(provider=args.provider, intra_op_threads=args.threads),
+    )
+
+
+def build_engine(args: argparse.Namespace) -> Any:
+    from affectlens.engine import Engine
+
+    return Engine(engine_config_from_args(args))
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    """Score the texts given on the command line; one JSON object per text per line."""
+    texts = list(args.texts)
+    if texts == ["-"]:
+        texts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
+    engine = build_engine(args)
+    failed = 0
+    for result in engine.score_batch(texts, explain=args.explain):
+        failed += "error" in (payload := result.to_dict())
+        print(json.dumps(payload, ensure_ascii=False))
+    return 1 if failed else 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from affectlens.export.train import TrainConfig, train
+
+    summary = train(
+        TrainConfig(
+            data_dir=args.data_dir, output_dir=args.output_dir, base_model=args.base_model or "",
+            epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+            max_steps=args.max_steps, seed=args.seed, threads=args.threads, mlflow=not args.no_mlflow,
+        )
+    )  # fmt: skip
+    print(json.dumps({"best": summary["best"], "seconds": round(summary["seconds"], 1)}, indent=2))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from affectlens.export.onnx_export import ExportConfig, export_model
+
+    report = export_model(
+        ExportConfig(checkpoint=args.checkpoint, output_dir=args.output_dir, name=args.name, version=args.version,
+                     fp16=not args.no_fp16, keep_fp32=args.keep_fp32)
+    )  # fmt: skip
+    print(json.dumps(report, indent=2))
+    return 0
+
+
+def _add_train(sub: Any) -> None:
+    p = sub.add_parser("train", help="fine-tune the multi-task model (needs the train extra)")
+    p.add_argument("--data-dir", required=True, help="folder with the datasets (e.g. ../shared/data)")
+    p.add_argument("--output-dir", required=True, help="where checkpoints, MLflow runs and summaries go")
+    p.add_argument("--base-model", default=None, help="HF model id or path (default: all-MiniLM-L6-v2)")
+    p.add_argument("--epochs", type=float, default=1.6)
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--learning-rate", type=float, default=8e-5)
+    p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0 = no limit)")
+    p.add_argument("--seed", type=int, default=13)
+    p.add_argument("--threads", type=int, default=0)
+    p.add_argument("--no-mlflow", action="store_true")
+    p.set_defaults(func=cmd_train)
+
+
+def _add_export(sub: Any) -> None:
+    p = sub.add_parser("export", help="export a checkpoint to ONNX (fp32 check, int8, fp16) (train extra)")
+    p.add_argument("checkpoint", help="fine-tuned checkpoint folder (e.g. runs/finetune/best)")
+    p.add_argument("-o", "--output-dir", required=True, help="model folder to write")
+    p.add_argument("--name", default="affectlens-minilm")
+    p.add_argument("--version", default=__version__)
+    p.add_argument("--no-fp16", action="store_true", help="skip the fp16 (GPU) graph")
+    p.add_argument("--keep-fp32", action="store_true", help="keep the fp32 graph (~90 MB)")
+    p.set_defaults(func=cmd_export)
+
+
+def _optional_commands() -> list[tuple[str, str, str]]:
+    """(module, command name, help) for sub-commands that register their own options."""
+    return [
+        ("affectlens.batch", "score", "score a JSONL/CSV/Parquet file (one prediction per line, with ids)"),
+        ("affectlens.evaluation.report", "evaluate", "evaluate on labelled data and write a report folder"),
+        ("affectlens.calibrate", "calibrate", "fit the calibrated ensemble on held-out data"),
+        ("affectlens.serving", "serve", "start TorchServe with the model and wait until it is READY"),
+        ("affectlens.serving", "stop", "stop the TorchServe started by `affectlens serve`"),
+        ("affectlens.serving", "token", "print the current inference token"),
+        ("affectlens.serving", "archive", "build the TorchServe model archive into model_store/"),
+    ]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="affectlens", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"affectlens {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log more (INFO) to stderr")
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("analyze", help="score texts given as arguments (one JSON line per text)")
+    p.add_argument("texts", nargs="+", metavar="TEXT", help="texts to score ('-' reads lines from stdin)")
+    add_engine_arguments(p)
+    p.set_defaults(func=cmd_analyze)
+    _add_train(sub)
+    _add_export(sub)
+    import importlib
+
+    for module_name, name, help_text in _optional_commands():
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        register: Callable[[Any, str, str], None] | None = getattr(module, "register_command", None)
+        if register is not None:
+            register(sub, name, help_text)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except AffectlensError as exc:
+        print(f"affectlens: error [{exc.code}]: {exc.message}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,308 @@
+"""Calibrated ensemble: estimators in scikit-learn style (hyperparameters in ``__init__``, learned
+attributes end in ``_``, ``fit`` returns self, ``predict_proba``).
+
+* ``TemperatureScaler``: one temperature for the neural sentiment logits (neural-only mode).
+* ``SentimentStacker``: multinomial logistic regression over [neural sentiment logits, lexicon features,
+  a few interactions], followed by temperature scaling fitted on cross-fitted predictions.
+* ``EmotionCalibrator``: per-label Platt scaling of the 28 emotion logits and per-label thresholds
+  chosen for F1 (shrunk toward one global threshold for rare labels).
+* ``Calibration``: the bundle saved as ``calibration.json`` (small, versioned, human-readable) next to the
+  model and loaded by ``Engine``.
+
+Fitting needs scikit-learn and scipy (the ``train`` extra); prediction is numpy only.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from affectlens.errors import ConfigError, MissingDependencyError
+
+CALIBRATION_FILE = "calibration.json"
+CALIBRATION_FORMAT = 1
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return np.asarray(e / e.sum(axis=1, keepdims=True))
+
+
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -50, 50))))
+
+
+def _nll(logits: np.ndarray, y: np.ndarray, temperature: float) -> float:
+    p = softmax(logits / temperature)
+    return float(-np.log(np.clip(p[np.arange(len(y)), y], 1e-12, 1.0)).mean())
+
+
+def fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
+    """The temperature that minimises the negative log-likelihood (bounded scalar search)."""
+    try:
+        from scipy.optimize import minimize_scalar
+    except ImportError as exc:
+        raise MissingDependencyError.for_extra("scipy", "train") from exc
+    result = minimize_scalar(lambda t: _nll(logits, y, t), bounds=(0.05, 20.0), method="bounded")
+    return float(result.x)
+
+
+class TemperatureScaler:
+    """Softmax(logits / T) with T fitted by NLL (Guo et al., 2017)."""
+
+    def fit(self, logits: np.ndarray, y: np.ndarray) -> TemperatureScaler:
+        self.temperature_ = fit_temperature(np.asarray(logits, dtype=float), np.asarray(y, dtype=int))
+        return self
+
+    def predict_proba(self, logits: np.ndarray) -> np.ndarray:
+        return softmax(np.asarray(logits, dtype=float) / self.temperature_)
+
+
+def stacker_inputs(neural_logits: np.ndarray | None, lexicon_features: np.ndarray | None) -> np.ndarray:
+    """The stacker's design matrix: neural logits (centred), lexicon features, neural x lexicon terms.
+
+    The interactions let the stacker trust the lexicon more where the network is unsure (small logit
+    margin) — the cases (negation, emoji, contrast) where lexicon evidence is most informative.
+    """
+    parts = []
+    if neural_logits is not None:
+        z = np.asarray(neural_logits, dtype=float)
+        parts.append(z - z.mean(axis=1, keepdims=True))
+        p = softmax(z)
+        parts.append((1.0 - p.max(axis=1, keepdims=True)))  # neural uncertainty
+    if lexicon_features is not None:
+        f = np.asarray(lexicon_features, dtype=float)
+        parts.append(f)
+        if neural_logits is not None:
+            parts.append(f * parts[1])  # lexicon features weighted by neural uncertainty
+    if not parts:
+        raise ConfigError("the stacker needs neural logits, lexicon features or both")
+    return np.concatenate(parts, axis=1)
+
+
+class SentimentStacker:
+    """Logistic-regression stacker over neural logits and lexicon features, then temperature scaling.
+
+    ``class_weight_power`` interpolates between the data's class prior (0.0) and balanced classes (1.0);
+    ``C`` is the inverse L2 strength. ``cv`` folds produce out-of-fold predictions for the temperature.
+    """
+
+    def __init__(self, C: float = 1.0, class_weight_power: float = 0.0, cv: int = 5, seed: int = 0) -> None:
+        self.C = C
+        self.class_weight_power = class_weight_power
+        self.cv = cv
+        self.seed = seed
+
+    def _weights(self, y: np.ndarray) -> np.ndarray:
+        counts = np.bincount(y, minlength=3).astype(float)
+        per_class = (counts.sum() / (3 * np.maximum(counts, 1))) ** self.class_weight_power
+        return np.asarray(per_class[y])
+
+    def _fit_lr(self, x: np.ndarray, y: np.ndarray) -> Any:
+        try:
+            from sklearn.linear_model import LogisticRegression
+        except ImportError as exc:
+            raise MissingDependencyError.for_extra("scikit-learn", "train") from exc
+        model = LogisticRegression(C=self.C, max_iter=2000)
+        model.fit(x, y, sample_weight=self._weights(y))
+        return model
+
+    def fit(self, neural_logits: np.ndarray | None, lexicon_features: np.ndarray | None, y: np.ndarray) -> SentimentStacker:
+        y = np.asarray(y, dtype=int)
+        x = stacker_inputs(neural_logits, lexicon_features)
+        self.mean_ = x.mean(axis=0)
+        self.scale_ = np.where(x.std(axis=0) > 1e-9, x.std(axis=0), 1.0)
+        xs = (x - self.mean_) / self.scale_
+        rng = np.random.default_rng(self.seed)
+        folds = rng.permutation(len(y)) % self.cv
+        oof = np.zeros((len(y), 3))
+        for k in range(self.cv):
+            model = self._fit_lr(xs[folds != k], y[folds != k])
+            oof[folds == k] = model.decision_function(xs[folds == k])
+        self.temperature_ = fit_temperature(oof, y)
+        model = self._fit_lr(xs, y)
+        self.coef_ = model.coef_
+        self.intercept_ = model.intercept_
+        self.n_features_in_ = x.shape[1]
+        return self
+
+    def decision_function(self, neural_logits: np.ndarray | None, lexicon_features: np.ndarray | None) -> np.ndarray:
+        x = (stacker_inputs(neural_logits, lexicon_features) - self.mean_) / self.scale_
+        return np.asarray(x @ self.coef_.T + self.intercept_)
+
+    def predict_proba(self, neural_logits: np.ndarray | None, lexicon_features: np.ndarray | None) -> np.ndarray:
+        return softmax(self.decision_function(neural_logits, lexicon_features) / self.temperature_)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "C": self.C, "class_weight_power": self.class_weight_power, "cv": self.cv,
+            "coef": self.coef_.round(8).tolist(), "intercept": self.intercept_.round(8).tolist(),
+            "mean": self.mean_.round(8).tolist(), "scale": self.scale_.round(8).tolist(),
+            "temperature": round(self.temperature_, 6),
+        }  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SentimentStacker:
+        model = cls(C=data["C"], class_weight_power=data["class_weight_power"], cv=data["cv"])
+        model.coef_ = np.asarray(data["coef"], dtype=float)
+        model.intercept_ = np.asarray(data["intercept"], dtype=float)
+        model.mean_ = np.asarray(data["mean"], dtype=float)
+        model.scale_ = np.asarray(data["scale"], dtype=float)
+        model.temperature_ = float(data["temperature"])
+        model.n_features_in_ = model.coef_.shape[1]
+        return model
+
+
+def best_f1_threshold(probs: np.ndarray, y: np.ndarray, grid: np.ndarray) -> tuple[float, float]:
+    """(threshold, F1) maximising F1 of ``probs >= threshold`` against binary ``y``."""
+    best = (0.5, -1.0)
+    positives = y.sum()
+    for t in grid:
+        pred = probs >= t
+        tp = float((pred & (y == 1)).sum())
+        denom = pred.sum() + positives
+        f1 = 2 * tp / denom if denom else 0.0
+        if f1 > best[1]:
+            best = (float(t), f1)
+    return best
+
+
+class EmotionCalibrator:
+    """Per-label Platt scaling (``a_ * logit + b_``) and per-label F1 thresholds.
+
+    Labels with fewer than ``min_positives`` positives in the fit data keep ``a_ = 1, b_ = 0`` and the
+    global threshold: their own estimate would be noise. ``shrinkage`` pulls every label's threshold
+    toward the global one by that many pseudo-positives.
+    """
+
+    def __init__(self, min_positives: int = 8, shrinkage: float = 20.0) -> None:
+        self.min_positives = min_positives
+        self.shrinkage = shrinkage
+
+    def fit(self, logits: np.ndarray, y: np.ndarray) -> EmotionCalibrator:
+        try:
+            from sklearn.linear_model import LogisticRegression
+        except ImportError as exc:
+            raise MissingDependencyError.for_extra("scikit-learn", "train") from exc
+        logits = np.asarray(logits, dtype=float)
+        y = np.asarray(y, dtype=int)
+        n_labels = logits.shape[1]
+        self.a_ = np.ones(n_labels)
+        self.b_ = np.zeros(n_labels)
+        for k in range(n_labels):
+            if self.min_positives <= y[:, k].sum() < len(y) - self.min_positives:
+                lr = LogisticRegression(C=1.0).fit(logits[:, k : k + 1], y[:, k])
+                self.a_[k], self.b_[k] = float(lr.coef_[0, 0]), float(lr.intercept_[0])
+        probs = self.predict_proba(logits)
+        grid = np.round(np.arange(0.05, 0.951, 0.025), 3)
+        self.global_threshold_, _ = best_f1_threshold(probs.ravel(), y.ravel(), grid)
+        self.thresholds_ = np.full(n_labels, self.global_threshold_)
+        for k in range(n_labels):
+            positives = y[:, k].sum()
+            if positives >= self.min_positives:
+                own, _ = best_f1_threshold(probs[:, k], y[:, k], grid)
+                w = positives / (positives + self.shrinkage)
+                self.thresholds_[k] = w * own + (1 - w) * self.global_threshold_
+        return self
+
+    def predict_proba(self, logits: np.ndarray) -> np.ndarray:
+        return sigmoid(np.asarray(logits, dtype=float) * self.a_ + self.b_)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "min_positives": self.min_positives, "shrinkage": self.shrinkage,
+            "a": self.a_.round(6).tolist(), "b": self.b_.round(6).tolist(),
+            "thresholds": self.thresholds_.round(4).tolist(), "global_threshold": self.global_threshold_,
+        }  # fmt: skip
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> EmotionCalibrator:
+        model = cls(min_positives=data["min_positives"], shrinkage=data["shrinkage"])
+        model.a_ = np.asarray(data["a"], dtype=float)
+        model.b_ = np.asarray(data["b"], dtype=float)
+        model.thresholds_ = np.asarray(data["thresholds"], dtype=float)
+        model.global_threshold_ = float(data["global_threshold"])
+        return model
+
+
+@dataclass
+class Calibration:
+    """Everything fitted after the fine-tune; saved as ``calibration.json`` next to the ONNX model."""
+
+    feature_version: str
+    feature_names: Sequence[str]
+    neural_temperature: float
+    stacker: SentimentStacker
+    emotions: EmotionCalibrator
+    info: dict[str, Any]
+
+    # -- runtime ----------------------------------------------------------------------------------
+    def neural_sentiment_proba(self, sentiment_logits: np.ndarray) -> np.ndarray:
+        return softmax(np.asarray(sentiment_logits, dtype=float) / self.neural_temperature)
+
+    def sentiment_proba(self, sentiment_logits: np.ndarray, lexicon_features: np.ndarray) -> np.ndarray:
+        if lexicon_features.shape[1] != len(self.feature_names):
+            raise ConfigError(
+                f"calibration expects {len(self.feature_names)} lexicon features (version {self.feature_version}) "
+                f"but got {lexicon_features.shape[1]}: re-run `affectlens calibrate` for this affectlens version"
+            )
+        return self.stacker.predict_proba(sentiment_logits, lexicon_features)
+
+    def emotion_proba(self, emotion_logits: np.ndarray) -> np.ndarray:
+        return self.emotions.predict_proba(emotion_logits)
+
+    @property
+    def emotion_thresholds(self) -> np.ndarray:
+        return np.asarray(self.emotions.thresholds_)
+
+    # -- persistence ------------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "format": CALIBRATION_FORMAT,
+            "feature_version": self.feature_version,
+            "feature_names": list(self.feature_names),
+            "neural_temperature": round(self.neural_temperature, 6),
+            "sentiment_stacker": self.stacker.to_dict(),
+            "emotions": self.emotions.to_dict(),
+            "info": self.info,
+        }
+
+    def save(self, model_dir: Path | str) -> Path:
+        path = Path(model_dir) / CALIBRATION_FILE
+        path.write_text(json.dumps(self.to_dict(), indent=1) + "\n", encoding="utf-8")
+        return path
+
+    @classmethod
+    def load(cls, path: Path | str) -> Calibration:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        if data.get("format") != CALIBRATION_FORMAT:
+            raise ConfigError(f"{path}: calibration format {data.get('format')} is not {CALIBRATION_FORMAT}")
+        return cls(
+            feature_version=str(data["feature_version"]),
+            feature_names=tuple(data["feature_names"]),
+            neural_temperature=float(data["neural_temperature"]),
+            stacker=SentimentStacker.from_dict(data["sentiment_stacker"]),
+            emotions=EmotionCalibrator.from_dict(data["emotions"]),
+            info=dict(data.get("info", {})),
+        )
+
+    @classmethod
+    def load_optional(cls, model_dir: Path | str) -> Calibration | None:
+        path = Path(model_dir) / CALIBRATION_FILE
+        if not path.is_file():
+            return None
+        calibration = cls.load(path)
+        from affectlens.lexicons.features import FEATURE_NAMES, FEATURE_VERSION
+
+        if tuple(calibration.feature_names) != tuple(FEATURE_NAMES) or calibration.feature_version != FEATURE_VERSION:
+            raise ConfigError(
+                f"{path} was fitted on lexicon features version {calibration.feature_version}, but this affectlens "
+                f"computes version {FEATURE_VERSION}: re-run `affectlens calibrate`"
+            )
+        return calibration

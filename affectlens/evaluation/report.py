@@ -1,0 +1,359 @@
+"""``affectlens evaluate``: ablation table, calibration, slices, faithfulness; JSON + Markdown + PNG report.
+
+Every affectlens number comes from ``Engine.score_batch`` (the serving code) in each mode:
+lexicon-only, neural-only (raw softmax, i.e. uncalibrated, and temperature-calibrated) and hybrid.
+Reference baselines: stock VADER and TF-IDF + logistic regression trained on the same train split.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from affectlens.datasets import NAMED_DATASETS, LabeledText, load_named, read_table
+from affectlens.evaluation import metrics as M
+from affectlens.labels import EMOTION_LABELS, SENTIMENT_LABELS
+from affectlens.schema import Prediction
+
+log = logging.getLogger("affectlens.evaluate")
+
+VAL_SPLITS = {"tweeteval-sentiment": ("train", "val"), "goemotions": ("train", "dev"),
+              "sst2": ("train", "validation"), "financial-phrasebank": ("train", "validation")}  # fmt: skip
+
+
+def sentiment_metrics(probs: np.ndarray, y: np.ndarray, polarity_only: bool = False) -> dict[str, Any]:
+    """All sentiment metrics for probabilities (n, 3) against labels; polarity-only data uses neg vs pos."""
+    if polarity_only:
+        pred = np.where(probs[:, 2] >= probs[:, 0], 2, 0)
+        pair = probs[:, [0, 2]] / np.clip(probs[:, [0, 2]].sum(axis=1, keepdims=True), 1e-12, None)
+        y2 = (y == 2).astype(int)
+        return {
+            "n": len(y), "polarity_accuracy": float((pred == y).mean()),
+            "macro_f1": M.macro_f1(y2, (pred == 2).astype(int), 2),
+            "ece_binary": M.expected_calibration_error(pair, y2), "neutral_rate": float((probs.argmax(1) == 1).mean()),
+        }  # fmt: skip
+    pred = probs.argmax(axis=1)
+    prf = M.per_class_prf(y, pred, 3)
+    return {
+        "n": len(y),
+        "accuracy": float((pred == y).mean()),
+        "macro_f1": M.macro_f1(y, pred, 3),
+        "macro_recall": M.macro_recall(y, pred, 3),
+        "ece": M.expected_calibration_error(probs, y),
+        "brier": M.brier_score(probs, y),
+        "nll": M.log_loss(probs, y),
+        "per_class": {SENTIMENT_LABELS[k]: {m: float(prf[m][k]) for m in ("precision", "recall", "f1", "support")}
+                      for k in range(3)},  # fmt: skip
+        "confusion_matrix": M.confusion_matrix(y, pred, 3).tolist(),
+    }
+
+
+def emotion_metrics(probs: np.ndarray, predicted: np.ndarray, y: np.ndarray) -> dict[str, Any]:
+    f1 = M.multilabel_f1(y, predicted)
+    return {
+        "n": len(y),
+        "macro_f1": float(f1.mean()),
+        "micro_f1": M.multilabel_micro_f1(y, predicted),
+        "brier": float(((probs - y) ** 2).mean()),
+        "ece_per_label_mean": float(np.mean([
+            M.expected_calibration_error(np.stack([1 - probs[:, k], probs[:, k]], 1), y[:, k]) for k in range(y.shape[1])
+        ])),  # fmt: skip
+        "per_label_f1": {EMOTION_LABELS[k]: float(f1[k]) for k in range(len(f1))},
+    }
+
+
+def bootstrap_diff(
+    y: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, metric: Callable[[np.ndarray, np.ndarray], float],
+    n: int = 1000, seed: int = 0,
+) -> dict[str, float]:
+    """metric(a) - metric(b) with a 95% paired bootstrap interval."""
+    rng = np.random.default_rng(seed)
+    diffs = []
+    for _ in range(n):
+        idx = rng.integers(0, len(y), len(y))
+        diffs.append(metric(y[idx], pred_a[idx]) - metric(y[idx], pred_b[idx]))
+    return {"diff": metric(y, pred_a) - metric(y, pred_b), "ci95_low": float(np.percentile(diffs, 2.5)),
+            "ci95_high": float(np.percentile(diffs, 97.5))}  # fmt: skip
+
+
+def _probs(results: Sequence[Any]) -> np.ndarray:
+    return np.array([[r.scores[label] for label in SENTIMENT_LABELS] for r in results])
+
+
+def _raw_neural(results: Sequence[Prediction]) -> np.ndarray:
+    return np.array([[r.components["neural"]["scores"][label] for label in SENTIMENT_LABELS] for r in results])
+
+
+def stock_vader(texts: Sequence[str]) -> np.ndarray:
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    from affectlens.engine import lexicon_sentiment_scores
+
+    analyzer = SentimentIntensityAnalyzer()
+    return lexicon_sentiment_scores(np.array([analyzer.polarity_scores(t)["compound"] for t in texts]))
+
+
+def tfidf_baseline(train: Sequence[LabeledText], texts: Sequence[str], polarity_only: bool) -> np.ndarray:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+                          LogisticRegression(C=2.0, max_iter=2000, class_weight="balanced"))  # fmt: skip
+    model.fit([r.text for r in train], [r.sentiment for r in train])
+    proba = model.predict_proba(texts)
+    out = np.zeros((len(texts), 3))
+    out[:, model.classes_] = proba
+    return out
+
+
+def interesting_slice(results: Sequence[Prediction]) -> np.ndarray:
+    """Texts with negation, contrast ("but") or emoji, by the lexicon's own evidence."""
+    mask = []
+    for r in results:
+        lex = r.components.get("lexicon") or {}
+        neg = (lex.get("negation") or {}).get("cues", 0) > 0
+        emoji = (lex.get("emoji") or {}).get("count", 0) > 0
+        mask.append(bool(neg or emoji))
+    return np.array(mask)
+
+
+def faithfulness(engine: Any, texts: Sequence[str], fractions: Sequence[float] = (0.1, 0.2, 0.5), seed: int = 0) -> dict[str, Any]:
+    """ERASER comprehensiveness and sufficiency (averaged over ``fractions``), vs random tokens."""
+    rng = np.random.default_rng(seed)
+    explained = [r for r in engine.score_batch(list(texts), explain=True) if isinstance(r, Prediction)]
+    variants: list[str] = []
+    index: list[tuple[int, str, str]] = []
+    for i, r in enumerate(explained):
+        tokens = list(r.tokens or ())
+        if len(tokens) < 2:
+            continue
+        text = texts[i]
+        attr = np.array([t.attribution if t.attribution is not None else 0.0 for t in tokens])
+        for fraction in fractions:
+            k = max(1, int(round(fraction * len(tokens))))
+            for kind, chosen in (("model", set(np.argsort(-attr)[:k])), ("random", set(rng.permutation(len(tokens))[:k]))):
+                removed = "".join(text[tokens[j - 1].end if j else 0 : t.start] + ("" if j in chosen else t.text)
+                                  for j, t in enumerate(tokens)).strip() or "."  # fmt: skip
+                kept = " ".join(t.text for j, t in enumerate(tokens) if j in chosen)
+                variants += [removed, kept]
+                index += [(i, kind, "comprehensiveness"), (i, kind, "sufficiency")]
+    scored = engine.score_batch(variants)
+    sums: dict[tuple[str, str], list[float]] = {}
+    for (i, kind, measure), result in zip(index, scored, strict=True):
+        if not isinstance(result, Prediction):
+            continue
+        full = explained[i]
+        p_full = full.scores[full.label]
+        sums.setdefault((kind, measure), []).append(p_full - result.scores[full.label])
+    out = {f"{measure}_{kind}": float(np.mean(v)) for (kind, measure), v in sums.items()}
+    out["texts"] = len(explained)
+    out["fractions"] = list(fractions)
+    return out
+
+
+def evaluate_sentiment(name: str, rows: list[LabeledText], engines: dict[str, Any], train: list[LabeledText] | None,
+                       bootstrap: int) -> dict[str, Any]:  # fmt: skip
+    texts = [r.text for r in rows]
+    y = np.array([r.sentiment for r in rows])
+    polarity_only = rows[0].polarity_only
+    results = {mode: engine.score_batch(texts) for mode, engine in engines.items()}
+    systems: dict[str, np.ndarray] = {mode: _probs(res) for mode, res in results.items()}
+    if "neural" in results:
+        systems["neural-uncalibrated"] = _raw_neural(results["neural"])
+    systems["vader-stock"] = stock_vader(texts)
+    if train is not None:
+        three_class = [r for r in train if not r.polarity_only] or train
+        systems["tfidf-logreg"] = tfidf_baseline(three_class, texts, polarity_only)
+    table = {system: sentiment_metrics(p, y, polarity_only) for system, p in systems.items()}
+    out: dict[str, Any] = {"dataset": name, "n": len(rows), "polarity_only": polarity_only, "systems": table}
+    if "hybrid" in systems and "neural-uncalibrated" in systems and not polarity_only:
+        hyb, neu = systems["hybrid"].argmax(1), systems["neural-uncalibrated"].argmax(1)
+        out["hybrid_minus_neural"] = {
+            "macro_recall": bootstrap_diff(y, hyb, neu, lambda a, b: M.macro_recall(a, b, 3), bootstrap),
+            "macro_f1": bootstrap_diff(y, hyb, neu, lambda a, b: M.macro_f1(a, b, 3), bootstrap),
+        }
+        mask = interesting_slice(results["hybrid"])
+        if mask.sum() >= 20:
+            out["slice_negation_emoji"] = {
+                "n": int(mask.sum()),
+                "systems": {s: sentiment_metrics(systems[s][mask], y[mask]) for s in ("hybrid", "neural", "neural-uncalibrated", "lexicon") if s in systems},
+            }  # fmt: skip
+    out["_probs"] = systems
+    out["_y"] = y
+    return out
+
+
+def evaluate_emotions(rows: list[LabeledText], engines: dict[str, Any]) -> dict[str, Any]:
+    texts = [r.text for r in rows]
+    y = np.zeros((len(rows), len(EMOTION_LABELS)), dtype=int)
+    for i, r in enumerate(rows):
+        y[i, list(r.emotions or ())] = 1
+    out: dict[str, Any] = {"dataset": "goemotions", "n": len(rows), "systems": {}}
+    for mode, engine in engines.items():
+        results = engine.score_batch(texts)
+        probs = np.array([[r.emotions[e] for e in EMOTION_LABELS] for r in results])
+        predicted = np.array([[e in r.emotions_predicted for e in EMOTION_LABELS] for r in results])
+        out["systems"][mode] = emotion_metrics(probs, predicted, y)
+        if mode == "neural":  # reference: raw sigmoid outputs at the usual 0.5 threshold, no calibration
+            raw = 1.0 / (1.0 + np.exp(-engine.neural.logits(texts)[:, len(SENTIMENT_LABELS) :]))
+            out["systems"]["neural-uncalibrated@0.5"] = emotion_metrics(raw, raw >= 0.5, y)
+    return out
+
+
+def write_plots(report_dir: Path, name: str, probs: dict[str, np.ndarray], y: np.ndarray) -> list[str]:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        log.warning("matplotlib not installed: no plots (pip install 'affectlens[train]')")
+        return []
+    written = []
+    fig, ax = plt.subplots(figsize=(5, 5))
+    ax.plot([0, 1], [0, 1], "k:", label="perfect")
+    for system in ("neural-uncalibrated", "neural", "hybrid"):
+        if system in probs:
+            bins = [b for b in M.reliability_bins(probs[system], y) if b["count"] > 0]
+            ece = M.expected_calibration_error(probs[system], y)
+            ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], "o-", label=f"{system} (ECE {ece:.3f})")
+    ax.set(xlabel="confidence", ylabel="accuracy", title=f"Reliability: {name}", xlim=(0, 1), ylim=(0, 1))
+    ax.legend(loc="upper left", fontsize=8)
+    path = report_dir / f"reliability_{name}.png"
+    fig.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    written.append(path.name)
+    if "hybrid" in probs:
+        cm = M.confusion_matrix(y, probs["hybrid"].argmax(1), 3)
+        fig, ax = plt.subplots(figsize=(4.2, 4))
+        ax.imshow(cm, cmap="Blues")
+        for (i, j), v in np.ndenumerate(cm):
+            ax.text(j, i, str(v), ha="center", va="center", color="white" if v > cm.max() / 2 else "black")
+        ax.set(xticks=range(3), yticks=range(3), xticklabels=SENTIMENT_LABELS, yticklabels=SENTIMENT_LABELS,
+               xlabel="predicted", ylabel="true", title=f"Hybrid confusion: {name}")  # fmt: skip
+        path = report_dir / f"confusion_{name}.png"
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        written.append(path.name)
+    return written
+
+
+def markdown_summary(report: dict[str, Any]) -> str:
+    lines = ["# affectlens evaluation report", "", f"Model: {report['model']}", ""]
+    for res in report["sentiment"]:
+        lines += [f"## Sentiment: {res['dataset']} (n={res['n']})", ""]
+        if res["polarity_only"]:
+            lines += ["| system | polarity accuracy | macro-F1 | ECE (neg vs pos) |", "|---|---:|---:|---:|"]
+            for s, m in res["systems"].items():
+                lines.append(f"| {s} | {m['polarity_accuracy']:.4f} | {m['macro_f1']:.4f} | {m['ece_binary']:.4f} |")
+        else:
+            lines += ["| system | accuracy | macro-F1 | macro recall | ECE | Brier | NLL |", "|---|---:|---:|---:|---:|---:|---:|"]
+            for s, m in res["systems"].items():
+                lines.append(f"| {s} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {m['macro_recall']:.4f} | "
+                             f"{m['ece']:.4f} | {m['brier']:.4f} | {m['nll']:.4f} |")  # fmt: skip
+        if "hybrid_minus_neural" in res:
+            lines += ["", "Hybrid minus neural (uncalibrated), 95% paired bootstrap:"]
+            for metric, d in res["hybrid_minus_neural"].items():
+                lines.append(f"- {metric}: {d['diff']:+.4f} [{d['ci95_low']:+.4f}, {d['ci95_high']:+.4f}]")
+        if "slice_negation_emoji" in res:
+            sl = res["slice_negation_emoji"]
+            lines += ["", f"Slice with negation or emoji (n={sl['n']}):", "",
+                      "| system | accuracy | macro-F1 | macro recall | ECE |", "|---|---:|---:|---:|---:|"]  # fmt: skip
+            for s, m in sl["systems"].items():
+                lines.append(f"| {s} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {m['macro_recall']:.4f} | {m['ece']:.4f} |")
+        lines.append("")
+    if report.get("emotions"):
+        emo = report["emotions"]
+        lines += [f"## Emotions: goemotions (n={emo['n']})", "", "| system | macro-F1 | micro-F1 | Brier | mean per-label ECE |",
+                  "|---|---:|---:|---:|---:|"]  # fmt: skip
+        for s, m in emo["systems"].items():
+            lines.append(f"| {s} | {m['macro_f1']:.4f} | {m['micro_f1']:.4f} | {m['brier']:.5f} | {m['ece_per_label_mean']:.4f} |")
+        lines.append("")
+    if report.get("faithfulness"):
+        f = report["faithfulness"]
+        lines += ["## Explanation faithfulness (ERASER, hybrid)", "",
+                  f"{f['texts']} texts, token fractions {f['fractions']}. Comprehensiveness: higher is better; "
+                  "sufficiency: lower is better.", "", "| tokens | comprehensiveness | sufficiency |", "|---|---:|---:|",
+                  f"| attribution top-k | {f.get('comprehensiveness_model', float('nan')):.4f} | {f.get('sufficiency_model', float('nan')):.4f} |",
+                  f"| random k | {f.get('comprehensiveness_random', float('nan')):.4f} | {f.get('sufficiency_random', float('nan')):.4f} |", ""]  # fmt: skip
+    return "\n".join(lines) + "\n"
+
+
+def evaluate(args: argparse.Namespace) -> dict[str, Any]:
+    from affectlens.cli import engine_config_from_args
+    from affectlens.engine import Engine
+
+    base = engine_config_from_args(args)
+    modes = [m for m in ("lexicon", "neural", "hybrid") if m in args.modes.split(",")]
+    engines = {mode: Engine(type(base)(**{**base.__dict__, "mode": mode})) for mode in modes}
+    model_name = next((e.model_info for m, e in engines.items() if m != "lexicon"), engines[modes[0]].model_info)
+    report: dict[str, Any] = {"model": f"{model_name.name} {model_name.version}", "sentiment": [], "emotions": None}
+    out_dir = Path(args.output)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    plots: list[str] = []
+    if args.file:
+        rows = read_table(args.file, text_field=args.text_field, label_field=args.label_field)
+        datasets = [("file", rows, None)]
+    else:
+        datasets = []
+        for name in args.datasets.split(","):
+            train_split, val_split = VAL_SPLITS[name]
+            rows = load_named(name, args.data_dir, val_split)
+            if args.max_rows:
+                rows = rows[: args.max_rows]
+            datasets.append((name, rows, load_named(name, args.data_dir, train_split) if args.baselines and name != "goemotions" else None))
+    for name, rows, train in datasets:
+        log.info("evaluating %s (%d rows)", name, len(rows))
+        if rows and rows[0].emotions is not None:
+            report["emotions"] = evaluate_emotions(rows, {m: e for m, e in engines.items()})
+            continue
+        res = evaluate_sentiment(name, rows, engines, train, args.bootstrap)
+        probs, y = res.pop("_probs"), res.pop("_y")
+        if not res["polarity_only"]:
+            plots += write_plots(out_dir, name, probs, y)
+        report["sentiment"].append(res)
+    if args.faithfulness and "hybrid" in engines:
+        sample_rows = load_named("tweeteval-sentiment", args.data_dir, "val") if not args.file else datasets[0][1]
+        rng = np.random.default_rng(0)
+        sample = [sample_rows[i].text for i in rng.permutation(len(sample_rows))[: args.faithfulness]]
+        report["faithfulness"] = faithfulness(engines["hybrid"], sample)
+    report["seconds"] = round(time.time() - started, 1)
+    report["plots"] = plots
+    (out_dir / "report.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    (out_dir / "summary.md").write_text(markdown_summary(report), encoding="utf-8")
+    return report
+
+
+def run(args: argparse.Namespace) -> int:
+    report = evaluate(args)
+    print(markdown_summary(report))
+    print(f"report written to {args.output}/ (report.json, summary.md, {', '.join(report['plots']) or 'no plots'})")
+    return 0
+
+
+def register_command(sub: Any, name: str, help_text: str) -> None:
+    from affectlens.cli import add_engine_arguments
+
+    p = sub.add_parser(name, help=help_text)
+    p.add_argument("--data-dir", default="../shared/data", help="folder with the named datasets")
+    p.add_argument("--datasets", default=",".join(NAMED_DATASETS), help=f"comma-separated: {', '.join(NAMED_DATASETS)}")
+    p.add_argument("--file", default=None, help="evaluate a CSV/TSV/JSONL file instead (sentiment labels)")
+    p.add_argument("--text-field", default="text")
+    p.add_argument("--label-field", default="label")
+    p.add_argument("--modes", default="lexicon,neural,hybrid", help="which affectlens modes to compare")
+    p.add_argument("--no-baselines", dest="baselines", action="store_false", help="skip the TF-IDF baseline")
+    p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the difference intervals")
+    p.add_argument("--faithfulness", type=int, default=200, help="texts for the ERASER faithfulness check (0 = skip)")
+    p.add_argument("--max-rows", type=int, default=0, help="cap rows per dataset (0 = all)")
+    p.add_argument("-o", "--output", default="reports/validation", help="report folder")
+    add_engine_arguments(p)
+    p.set_defaults(func=run)

@@ -1,0 +1,155 @@
+"""Export a fine-tuned checkpoint to an affectlens model folder: convert, validate, quantize, describe.
+
+Steps (DESIGN §6: convert, then validate, then check structure):
+
+1. ONNX fp32 through Hugging Face Optimum (``main_export``, task text-classification; Optimum checks the
+   graph against PyTorch on its own dummy inputs with ``atol``).
+2. Our own fp32 parity check on real probe texts: max |logit diff| vs PyTorch eager must be < ``atol``.
+3. Dynamic int8 per-channel quantization (``ORTQuantizer``; CPU serving) and an fp16 graph (GPU serving;
+   int8 does not run on the CUDA provider). fp16 keeps float32 inputs/outputs.
+4. Agreement of int8 and fp16 with fp32 on the probe texts (argmax per head, emotion decisions).
+5. ``affectlens_model.json``, ``tokenizer.json`` and ``export_report.json`` next to the ONNX files.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from affectlens.labels import EMOTION_LABELS, NUM_SENTIMENT, SENTIMENT_LABELS
+from affectlens.neural import MODEL_CONFIG_FILE, NeuralConfig, NeuralModel
+
+log = logging.getLogger("affectlens.export")
+
+PROBE_TEXTS = (
+    "I love this phone, the battery lasts forever!",
+    "This is the worst service I have ever had.",
+    "The meeting is at 3pm on Tuesday.",
+    "not bad at all, honestly better than I expected",
+    "I don't think this movie is good.",
+    "Shares of the company fell 5% after the earnings report.",
+    "wow 😡😡 never again",
+    "Thank you so much for your help!!",
+    "I'm so scared about tomorrow's surgery",
+    "lol that's hilarious 😂",
+)
+
+
+@dataclass(frozen=True)
+class ExportConfig:
+    checkpoint: str
+    output_dir: str
+    name: str = "affectlens-minilm"
+    version: str = "0.0.0"
+    max_length: int = 128
+    opset: int = 17
+    atol: float = 1e-4
+    fp16: bool = True
+    keep_fp32: bool = False  # the fp32 graph is large (~90 MB); the default model ships int8 only
+    probe_texts: Sequence[str] = field(default_factory=lambda: list(PROBE_TEXTS))
+
+
+def _torch_logits(checkpoint: str, texts: Sequence[str], max_length: int) -> np.ndarray:
+    import torch
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+    model = AutoModelForSequenceClassification.from_pretrained(checkpoint).eval()
+    out = []
+    with torch.inference_mode():
+        for text in texts:  # one at a time: no padding differences
+            enc = tokenizer([text], truncation=True, max_length=max_length, return_tensors="pt")
+            out.append(model(**enc).logits.float().numpy()[0])
+    return np.stack(out)
+
+
+def _onnx_logits(model_dir: Path, onnx_file: str, texts: Sequence[str]) -> np.ndarray:
+    model = NeuralModel(model_dir, NeuralConfig(provider="cpu", onnx_file=onnx_file, batch_size=1))
+    return model.logits(texts)
+
+
+def agreement(reference: np.ndarray, other: np.ndarray) -> dict[str, float]:
+    """Sentiment argmax agreement, emotion decision agreement (p >= 0.5) and max |logit diff|."""
+    sent = float((reference[:, :NUM_SENTIMENT].argmax(1) == other[:, :NUM_SENTIMENT].argmax(1)).mean())
+    emo = float(((reference[:, NUM_SENTIMENT:] > 0) == (other[:, NUM_SENTIMENT:] > 0)).mean())
+    return {"sentiment_argmax_agreement": sent, "emotion_decision_agreement": emo,
+            "max_abs_logit_diff": float(np.abs(reference - other).max())}  # fmt: skip
+
+
+def write_model_card(out: Path, cfg: ExportConfig, files: dict[str, str]) -> None:
+    card = {
+        "name": cfg.name,
+        "version": cfg.version,
+        "sentiment_labels": list(SENTIMENT_LABELS),
+        "emotion_labels": list(EMOTION_LABELS),
+        "max_length": cfg.max_length,
+        "files": files,
+    }
+    (out / MODEL_CONFIG_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+
+
+def export_model(cfg: ExportConfig) -> dict[str, Any]:
+    """Run the whole export; returns (and writes) the export report. Raises if a validation fails."""
+    try:
+        import onnx
+        from optimum.exporters.onnx import main_export
+        from optimum.onnxruntime import ORTQuantizer
+        from optimum.onnxruntime.configuration import AutoQuantizationConfig
+    except ImportError as exc:
+        raise RuntimeError("export needs the `train` extra: pip install 'affectlens[train]' (optimum-onnx)") from exc
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    report: dict[str, Any] = {"config": {k: v for k, v in asdict(cfg).items() if k != "probe_texts"}}
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        main_export(cfg.checkpoint, output=tmp, task="text-classification", opset=cfg.opset, atol=cfg.atol,
+                    do_validation=True, library_name="transformers")  # fmt: skip
+        onnx.checker.check_model(str(tmp / "model.onnx"))
+        shutil.copy(tmp / "model.onnx", out / "model_fp32.onnx")
+        shutil.copy(tmp / "tokenizer.json", out / "tokenizer.json")
+        files = {"fp32": "model_fp32.onnx"}
+        write_model_card(out, cfg, files)
+
+        reference = _torch_logits(cfg.checkpoint, cfg.probe_texts, cfg.max_length)
+        fp32 = _onnx_logits(out, "model_fp32.onnx", cfg.probe_texts)
+        diff = float(np.abs(reference - fp32).max())
+        report["fp32_vs_torch"] = agreement(reference, fp32)
+        if diff >= cfg.atol:
+            raise RuntimeError(f"fp32 ONNX differs from PyTorch by {diff:.2e} >= atol {cfg.atol:.0e}")
+
+        quantizer = ORTQuantizer.from_pretrained(tmp, file_name="model.onnx")
+        qconfig = AutoQuantizationConfig.avx2(is_static=False, per_channel=True)
+        quantizer.quantize(save_dir=tmp / "int8", quantization_config=qconfig)
+        shutil.copy(tmp / "int8" / "model_quantized.onnx", out / "model_int8.onnx")
+        files["int8"] = "model_int8.onnx"
+        report["quantization"] = {"mode": "dynamic", "per_channel": True, "weights": "uint8", "config": "avx2"}
+        if cfg.fp16:
+            from onnxruntime.transformers.float16 import convert_float_to_float16
+
+            fp16_model = convert_float_to_float16(onnx.load(str(tmp / "model.onnx")), keep_io_types=True)
+            onnx.save(fp16_model, str(out / "model_fp16.onnx"))
+            files["fp16"] = "model_fp16.onnx"
+        write_model_card(out, cfg, files)
+
+    for variant in ("int8", "fp16"):
+        if variant in files:
+            logits = _onnx_logits(out, files[variant], cfg.probe_texts)
+            report[f"{variant}_vs_fp32"] = agreement(fp32, logits)
+    if not cfg.keep_fp32:
+        (out / "model_fp32.onnx").unlink()
+        del files["fp32"]
+        write_model_card(out, cfg, files)
+    report["files"] = {name: (out / f).stat().st_size for name, f in files.items()}
+    (out / "export_report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return report

@@ -1,0 +1,65 @@
+"""`affectlens calibrate` and `affectlens evaluate` end to end on the tiny exported model."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from affectlens.cli import main
+from affectlens.engine import Engine, EngineConfig
+from affectlens.schema import Prediction, json_schema
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def calibrated_model(tiny_model_dir: Path, tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    model = tmp_path_factory.mktemp("calibrated") / "model"
+    shutil.copytree(tiny_model_dir, model)
+    # The tiny hold-out is small: calibrate on it plus the tiny validation rows, written as hold-out lines.
+    holdout = model.parent / "holdout.jsonl"
+    lines = (tiny_checkpoint / "holdout.jsonl").read_text().splitlines()
+    from tests.conftest import NEGATIVE, NEUTRAL, POSITIVE
+
+    extra = [{"text": t, "sentiment": y} for y, group in ((2, POSITIVE), (0, NEGATIVE), (1, NEUTRAL)) for t in group]
+    extra += [{"text": t, "emotions": [e]} for e, group in ((17, POSITIVE), (25, NEGATIVE), (27, NEUTRAL)) for t in group]
+    holdout.write_text("\n".join(lines + [json.dumps(x) for x in extra * 3]) + "\n")
+    assert main(["calibrate", "--model", str(model), "--holdout", str(holdout)]) == 0
+    return model
+
+
+def test_calibration_file_is_readable_and_versioned(calibrated_model: Path) -> None:
+    data = json.loads((calibrated_model / "calibration.json").read_text())
+    assert data["format"] == 1 and data["info"]["model"]["variant"] == "int8"
+    assert len(data["emotions"]["thresholds"]) == 28
+    assert len(data["sentiment_stacker"]["coef"]) == 3
+
+
+def test_hybrid_engine_uses_the_calibration(calibrated_model: Path) -> None:
+    hybrid = Engine(EngineConfig(mode="hybrid", model_dir=str(calibrated_model)))
+    assert hybrid.calibration is not None
+    result = hybrid.score("i love this so much", explain=True)
+    assert isinstance(result, Prediction)
+    jsonschema.validate(result.to_dict(), json_schema())
+    raw = result.components["neural"]["scores"]
+    assert result.scores != raw  # calibrated stacker output, not the raw softmax
+
+
+def test_evaluate_writes_the_report(calibrated_model: Path, tiny_data: Path, tmp_path: Path) -> None:
+    out = tmp_path / "report"
+    code = main(["evaluate", "--data-dir", str(tiny_data), "--model", str(calibrated_model), "-o", str(out),
+                 "--bootstrap", "50", "--faithfulness", "10", "--no-parser"])  # fmt: skip
+    assert code == 0
+    report = json.loads((out / "report.json").read_text())
+    te = next(r for r in report["sentiment"] if r["dataset"] == "tweeteval-sentiment")
+    assert {"lexicon", "neural", "hybrid", "neural-uncalibrated", "vader-stock", "tfidf-logreg"} <= set(te["systems"])
+    assert 0 <= te["systems"]["hybrid"]["ece"] <= 1
+    assert "macro_recall" in te["hybrid_minus_neural"]
+    assert report["emotions"]["systems"]["hybrid"]["macro_f1"] >= 0
+    assert {"comprehensiveness_model", "sufficiency_random"} <= set(report["faithfulness"])
+    assert (out / "summary.md").read_text().startswith("# affectlens evaluation report")
+    assert (out / "reliability_tweeteval-sentiment.png").is_file()

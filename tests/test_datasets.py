@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from affectlens.datasets import DatasetError, load_named, read_table, split_holdout
+
+
+def test_named_readers(tiny_data: Path) -> None:
+    te = load_named("tweeteval-sentiment", tiny_data, "val")
+    assert te[0].sentiment == 2 and not te[0].text.endswith(" ")
+    ge = load_named("goemotions", tiny_data, "train")
+    assert ge[8].emotions == (2, 25) and ge[0].sentiment is None
+    sst = load_named("sst2", tiny_data, "train")
+    assert all(r.polarity_only and r.sentiment in (0, 2) for r in sst)
+    fpb = load_named("financial-phrasebank", tiny_data, "validation")
+    assert {r.sentiment for r in fpb} == {0, 1, 2}
+
+
+def test_goemotions_quoted_text(tmp_path: Path) -> None:
+    (tmp_path / "goemotions").mkdir()
+    (tmp_path / "goemotions" / "dev.tsv").write_text('"He said ""hi""\tthere"\t4,27\tabc\n', encoding="utf-8")
+    (row,) = load_named("goemotions", tmp_path, "dev")
+    assert row.text == 'He said "hi"\tthere' and row.emotions == (4, 27)
+
+
+def test_missing_files_and_unknown_names_explain_themselves(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="--data-dir"):
+        load_named("sst2", tmp_path, "train")
+    with pytest.raises(DatasetError, match="choose one of"):
+        load_named("imdb", tmp_path, "train")
+
+
+def test_read_table_formats_and_column_errors(tmp_path: Path) -> None:
+    jsonl = tmp_path / "a.jsonl"
+    jsonl.write_text(json.dumps({"body": "fine", "y": "positive", "emo": ["joy", "love"]}) + "\n", encoding="utf-8")
+    (row,) = read_table(jsonl, text_field="body", label_field="y", emotions_field="emo")
+    assert row.sentiment == 2 and row.emotions == (17, 18)
+    csv_path = tmp_path / "b.csv"
+    csv_path.write_text("text,label\nbad,neg\n", encoding="utf-8")
+    (row,) = read_table(csv_path, label_map={"neg": 0})
+    assert row.sentiment == 0
+    with pytest.raises(DatasetError, match="no column 'content'"):
+        read_table(csv_path, text_field="content")
+    with pytest.raises(DatasetError, match="cannot read sentiment label"):
+        read_table(csv_path)
+    with pytest.raises(DatasetError, match="unsupported file type"):
+        read_table(_touch(tmp_path / "c.xml"))
+
+
+def _touch(path: Path) -> Path:
+    path.write_text("x", encoding="utf-8")
+    return path
+
+
+def test_holdout_split_is_stable_and_keeps_duplicates_together(tiny_data: Path) -> None:
+    rows = load_named("tweeteval-sentiment", tiny_data, "train")
+    fit, held = split_holdout(rows, 30)
+    fit2, held2 = split_holdout(list(reversed(rows)), 30)
+    assert {r.text for r in held} == {r.text for r in held2}
+    assert not {r.text.lower() for r in fit} & {r.text.lower() for r in held}
+    assert len(fit) + len(held) == len(rows) and held

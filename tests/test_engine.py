@@ -1,0 +1,112 @@
+"""Engine.score_batch with the shipped default model: contract, bad items, batch == single, explanations."""
+
+from __future__ import annotations
+
+import json
+
+import jsonschema
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from affectlens.cli import main
+from affectlens.engine import VADER_THRESHOLD, Engine, EngineConfig, lexicon_sentiment_scores
+from affectlens.errors import ConfigError
+from affectlens.labels import EMOTION_LABELS
+from affectlens.schema import Prediction, ScoreError, json_schema
+
+TEXTS = [
+    "I don't think this phone is worth the money at all.",
+    "Best concert of my life 🔥🔥 thank you!!",
+    "The meeting has been moved to Thursday at 10am.",
+    "not bad, not bad at all",
+    "Shares fell 8% after the company cut its forecast.",
+]
+
+
+@pytest.fixture(scope="module")
+def engines() -> dict[str, Engine]:
+    return {mode: Engine(EngineConfig(mode=mode)) for mode in ("hybrid", "neural", "lexicon")}
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "neural", "lexicon"])
+def test_outputs_follow_the_json_schema(engines: dict[str, Engine], mode: str) -> None:
+    results = engines[mode].score_batch(TEXTS, ids=[f"t{i}" for i in range(len(TEXTS))], explain=True)
+    schema = json_schema()
+    for i, result in enumerate(results):
+        assert isinstance(result, Prediction)
+        payload = json.loads(json.dumps(result.to_dict()))
+        jsonschema.validate(payload, schema)
+        assert payload["id"] == f"t{i}"
+        assert sum(payload["scores"].values()) == pytest.approx(1.0, abs=1e-5)
+        assert payload["label"] == max(payload["scores"], key=payload["scores"].get)
+        assert set(payload["emotions"]) <= set(EMOTION_LABELS)
+        for token in payload["tokens"]:
+            assert TEXTS[i][token["start"] : token["end"]] == token["text"]
+            assert token["attribution"] is not None
+
+
+def test_bad_items_get_their_own_errors(engines: dict[str, Engine]) -> None:
+    items: list[object] = ["fine text", "", b"\xff\xfe", 17, "  ", "also fine 👍", "x" * 200_000]
+    results = engines["hybrid"].score_batch(items, ids=[str(i) for i in range(len(items))])
+    kinds = [type(r).__name__ for r in results]
+    assert kinds == ["Prediction", "ScoreError", "ScoreError", "ScoreError", "ScoreError", "Prediction", "Prediction"]
+    codes = [r.code for r in results if isinstance(r, ScoreError)]
+    assert codes == ["empty_text", "invalid_utf8", "not_a_string", "empty_text"]
+    assert results[1].to_dict() == {"id": "1", "error": {"code": "empty_text", "message": results[1].message}}
+    long_result = results[-1]
+    assert isinstance(long_result, Prediction) and long_result.warnings[0].startswith("truncated")
+    for r in results:
+        jsonschema.validate(r.to_dict(), json_schema())
+
+
+@pytest.mark.parametrize("mode", ["hybrid", "neural", "lexicon"])
+def test_batch_equals_single(engines: dict[str, Engine], mode: str) -> None:
+    engine = engines[mode]
+    batch = engine.score_batch(TEXTS)
+    for text, together in zip(TEXTS, batch, strict=True):
+        alone = engine.score(text)
+        assert isinstance(alone, Prediction) and isinstance(together, Prediction)
+        assert alone.label == together.label
+        assert alone.emotions_predicted == together.emotions_predicted or mode != "lexicon"
+        # int8 dynamic quantization scales activations per batch: tiny differences, same decisions.
+        for key in alone.scores:
+            assert alone.scores[key] == pytest.approx(together.scores[key], abs=0.01 if mode != "lexicon" else 1e-12)
+
+
+def test_empty_batch_and_mismatched_ids(engines: dict[str, Engine]) -> None:
+    assert engines["hybrid"].score_batch([]) == []
+    with pytest.raises(ConfigError):
+        engines["hybrid"].score_batch(["a", "b"], ids=["1"])
+    with pytest.raises(ConfigError):
+        EngineConfig(mode="ensemble")
+
+
+def test_lexicon_mode_follows_vader_convention_and_explains(engines: dict[str, Engine]) -> None:
+    result = engines["lexicon"].score("I love this wonderful place")
+    assert isinstance(result, Prediction) and result.label == "positive" and result.valence > VADER_THRESHOLD
+    explained = engines["lexicon"].score("I love this place", explain=True)
+    assert isinstance(explained, Prediction) and explained.tokens
+    top = max(explained.tokens, key=lambda t: t.attribution or 0.0)
+    assert top.text == "love"
+    assert "joy" in engines["lexicon"].score("what a joyful happy day").emotions_predicted  # type: ignore[union-attr]
+
+
+@settings(max_examples=200)
+@given(st.floats(-1, 1))
+def test_lexicon_score_mapping_agrees_with_the_label_rule(c: float) -> None:
+    scores = lexicon_sentiment_scores(np.array([c]))[0]
+    assert scores.sum() == pytest.approx(1.0) and (scores >= 0).all()
+    expected = 2 if c > VADER_THRESHOLD else 0 if c < -VADER_THRESHOLD else 1
+    if abs(abs(c) - VADER_THRESHOLD) > 1e-9:
+        assert scores.argmax() == expected
+
+
+def test_cli_analyze_prints_one_json_line_per_text(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["analyze", "good stuff", "awful stuff", "--lexicon-only"]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [json.loads(line)["label"] for line in lines] == ["positive", "negative"]
+    assert main(["analyze", "fine", " ", "--lexicon-only"]) == 1
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert json.loads(lines[1])["error"]["code"] == "empty_text"

@@ -1,0 +1,79 @@
+"""The calibrated ensemble: estimator API, temperature recovery, persistence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from affectlens.ensemble import (
+    Calibration,
+    EmotionCalibrator,
+    SentimentStacker,
+    TemperatureScaler,
+    softmax,
+)
+from affectlens.evaluation.metrics import expected_calibration_error
+
+pytest.importorskip("sklearn")
+
+
+def synthetic(n: int = 3000, seed: int = 0, temperature: float = 3.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Labels drawn from softmax(true_logits); the 'model' reports logits * temperature (over-confident)."""
+    rng = np.random.default_rng(seed)
+    true_logits = rng.normal(scale=1.5, size=(n, 3))
+    y = np.array([rng.choice(3, p=p) for p in softmax(true_logits)])
+    lexicon = np.column_stack([true_logits[:, 2] - true_logits[:, 0] + rng.normal(scale=0.5, size=n), rng.normal(size=n)])
+    return true_logits * temperature, lexicon, y
+
+
+def test_temperature_scaler_recovers_the_temperature() -> None:
+    logits, _, y = synthetic(temperature=3.0)
+    scaler = TemperatureScaler().fit(logits, y)
+    assert scaler.temperature_ == pytest.approx(3.0, rel=0.15)
+    assert expected_calibration_error(scaler.predict_proba(logits), y) < expected_calibration_error(softmax(logits), y)
+
+
+def test_stacker_is_calibrated_and_uses_the_lexicon() -> None:
+    logits, lexicon, y = synthetic()
+    noisy = logits + np.random.default_rng(5).normal(scale=4.0, size=logits.shape)  # a weak network
+    test_logits, test_lex, test_y = synthetic(seed=1)
+    test_noisy = test_logits + np.random.default_rng(6).normal(scale=4.0, size=test_logits.shape)
+    neural_only = SentimentStacker().fit(noisy, None, y)
+    hybrid = SentimentStacker().fit(noisy, lexicon, y)
+    acc = lambda p: (p.argmax(1) == test_y).mean()  # noqa: E731
+    assert acc(hybrid.predict_proba(test_noisy, test_lex)) > acc(neural_only.predict_proba(test_noisy, None)) + 0.03
+    assert expected_calibration_error(hybrid.predict_proba(test_noisy, test_lex), test_y) < 0.05
+    assert hybrid.n_features_in_ > 3 and hybrid.coef_.shape[0] == 3
+
+
+def test_emotion_calibrator_thresholds_and_rare_labels() -> None:
+    rng = np.random.default_rng(2)
+    y = (rng.random((2000, 4)) < [0.3, 0.05, 0.002, 0.5]).astype(int)
+    logits = (y * 2 - 1) * 1.5 + rng.normal(size=y.shape)
+    model = EmotionCalibrator().fit(logits, y)
+    assert ((model.thresholds_ > 0) & (model.thresholds_ < 1)).all()
+    assert model.a_[2] == 1.0 and model.b_[2] == 0.0  # 4 positives: too rare to fit
+    assert model.thresholds_[2] == model.global_threshold_
+    probs = model.predict_proba(logits)
+    assert probs.shape == y.shape and ((probs >= 0) & (probs <= 1)).all()
+
+
+def test_calibration_round_trip(tmp_path: Path) -> None:
+    from affectlens.lexicons.features import FEATURE_NAMES, FEATURE_VERSION
+
+    rng = np.random.default_rng(3)
+    logits = rng.normal(size=(400, 3))
+    features = rng.normal(size=(400, len(FEATURE_NAMES)))
+    y = logits.argmax(1)
+    emo_logits = rng.normal(size=(400, 28))
+    emo_y = (emo_logits + rng.normal(size=emo_logits.shape) > 1).astype(int)
+    cal = Calibration(FEATURE_VERSION, FEATURE_NAMES, 1.3, SentimentStacker().fit(logits, features, y),
+                      EmotionCalibrator().fit(emo_logits, emo_y), {"note": "test"})  # fmt: skip
+    cal.save(tmp_path)
+    loaded = Calibration.load_optional(tmp_path)
+    assert loaded is not None
+    np.testing.assert_allclose(loaded.sentiment_proba(logits, features), cal.sentiment_proba(logits, features), atol=1e-5)
+    np.testing.assert_allclose(loaded.emotion_proba(emo_logits), cal.emotion_proba(emo_logits), atol=1e-5)
+    assert Calibration.load_optional(tmp_path / "nowhere") is None

@@ -1,0 +1,74 @@
+"""Train a tiny model a few steps, export it (fp32 check, int8, fp16), and run it through neural.py."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from affectlens.errors import ConfigError, ModelNotFoundError
+from affectlens.labels import EMOTION_LABELS, NUM_OUTPUTS, SENTIMENT_LABELS
+from affectlens.neural import NeuralConfig, NeuralModel
+
+pytest.importorskip("optimum.exporters.onnx")
+pytestmark = pytest.mark.slow
+
+
+def test_training_writes_holdout_disjoint_from_training(tiny_checkpoint: Path) -> None:
+    summary = json.loads((tiny_checkpoint / "training_summary.json").read_text())
+    holdout = [json.loads(line) for line in (tiny_checkpoint / "holdout.jsonl").read_text().splitlines()]
+    assert summary["holdout_rows"] == len(holdout) > 0
+    assert "tweeteval-sentiment.macro_recall" in summary["best"]
+
+
+def test_export_validates_parity_and_writes_all_variants(tiny_model_dir: Path) -> None:
+    report = json.loads((tiny_model_dir / "export_report.json").read_text())
+    assert report["fp32_vs_torch"]["max_abs_logit_diff"] < 1e-4
+    assert report["int8_vs_fp32"]["sentiment_argmax_agreement"] >= 0.9
+    assert report["fp16_vs_fp32"]["sentiment_argmax_agreement"] >= 0.9
+    card = json.loads((tiny_model_dir / "affectlens_model.json").read_text())
+    assert card["sentiment_labels"] == list(SENTIMENT_LABELS) and card["emotion_labels"] == list(EMOTION_LABELS)
+    assert set(card["files"]) == {"fp32", "int8", "fp16"}
+
+
+@pytest.mark.parametrize("variant", ["fp32", "int8", "fp16"])
+def test_runtime_shapes_and_batch_equals_single(tiny_model_dir: Path, variant: str) -> None:
+    model = NeuralModel(tiny_model_dir, NeuralConfig(provider="cpu", onnx_file=f"model_{variant}.onnx"))
+    texts = ["i love this", "the meeting is at noon today and the train leaves at six", "so bad"]
+    batch = model.logits(texts)
+    single = np.stack([model.logits([t])[0] for t in texts])
+    assert batch.shape == (3, NUM_OUTPUTS)
+    # fp32/fp16 are exact; int8 dynamic quantization scales activations per batch (documented tolerance).
+    atol = 0.05 if variant == "int8" else 1e-5
+    np.testing.assert_allclose(batch, single, atol=atol)
+    assert (batch[:, :3].argmax(1) == single[:, :3].argmax(1)).all()
+
+
+def test_runtime_bad_inputs(tiny_model_dir: Path) -> None:
+    model = NeuralModel(tiny_model_dir, NeuralConfig(provider="cpu"))
+    assert model.logits([]).shape == (0, NUM_OUTPUTS)
+    long_text = "great " * 5000  # far beyond max_length: truncated, not an error
+    assert np.isfinite(model.logits([long_text])).all()
+    assert model.variant == "int8"
+
+
+def test_runtime_config_errors(tiny_model_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError):
+        NeuralConfig(provider="tpu")
+    with pytest.raises(ModelNotFoundError):
+        NeuralModel(tmp_path)
+    with pytest.raises(ModelNotFoundError):
+        NeuralModel(tiny_model_dir, NeuralConfig(onnx_file="missing.onnx"))
+
+
+def test_trained_model_learned_the_fixture(tiny_model_dir: Path) -> None:
+    """Ten epochs on the fixture must beat chance on its own sentiment texts (catches a broken loss)."""
+    from tests.conftest import NEGATIVE, POSITIVE
+
+    model = NeuralModel(tiny_model_dir, NeuralConfig(provider="cpu", onnx_file="model_fp32.onnx"))
+    logits = model.logits(POSITIVE + NEGATIVE)[:, :3]
+    pred = logits[:, [0, 2]].argmax(1)
+    truth = np.array([1] * len(POSITIVE) + [0] * len(NEGATIVE))
+    assert (pred == truth).mean() > 0.6
