@@ -41,11 +41,13 @@ def read_holdout(path: Path | str) -> list[LabeledText]:
                 emotions = data.get("emotions")
                 rows.append(
                     LabeledText(
-                        text=data["text"], sentiment=data.get("sentiment"),
+                        text=data["text"],
+                        sentiment=data.get("sentiment"),
                         polarity_only=bool(data.get("polarity_only", False)),
-                        emotions=None if emotions is None else tuple(emotions), source=data.get("source", ""),
+                        emotions=None if emotions is None else tuple(emotions),
+                        source=data.get("source", ""),
                     )
-                )  # fmt: skip
+                )
             except (json.JSONDecodeError, KeyError) as exc:
                 raise DatasetError(f"{path}:{line_no}: not a hold-out row ({exc})") from exc
     return rows

@@ -72,11 +72,18 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     summary = train(
         TrainConfig(
-            data_dir=args.data_dir, output_dir=args.output_dir, base_model=args.base_model or "",
-            epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-            max_steps=args.max_steps, seed=args.seed, threads=args.threads, mlflow=not args.no_mlflow,
+            data_dir=args.data_dir,
+            output_dir=args.output_dir,
+            base_model=args.base_model or "",
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            max_steps=args.max_steps,
+            seed=args.seed,
+            threads=args.threads,
+            mlflow=not args.no_mlflow,
         )
-    )  # fmt: skip
+    )
     print(json.dumps({"best": summary["best"], "seconds": round(summary["seconds"], 1)}, indent=2))
     return 0
 
@@ -85,9 +92,15 @@ def cmd_export(args: argparse.Namespace) -> int:
     from affectlens.export.onnx_export import ExportConfig, export_model
 
     report = export_model(
-        ExportConfig(checkpoint=args.checkpoint, output_dir=args.output_dir, name=args.name, version=args.version,
-                     fp16=not args.no_fp16, keep_fp32=args.keep_fp32)
-    )  # fmt: skip
+        ExportConfig(
+            checkpoint=args.checkpoint,
+            output_dir=args.output_dir,
+            name=args.name,
+            version=args.version,
+            fp16=not args.no_fp16,
+            keep_fp32=args.keep_fp32,
+        )
+    )
     print(json.dumps(report, indent=2))
     return 0
 
@@ -159,7 +172,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         return int(args.func(args))
     except AffectlensError as exc:

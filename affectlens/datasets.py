@@ -198,9 +198,7 @@ def read_table(
         emotions = None
         if emotions_field and record.get(emotions_field) not in (None, ""):
             emotions = _parse_emotions(record[emotions_field])
-        rows.append(
-            LabeledText(str(record[text_field]).strip(), sentiment, polarity_only, emotions, source=path.stem)
-        )
+        rows.append(LabeledText(str(record[text_field]).strip(), sentiment, polarity_only, emotions, source=path.stem))
     return rows
 
 

@@ -226,7 +226,11 @@ class Engine:
         if analysis is not None and self.mode != "neural":
             compound = analysis.vader["compound"]
             components["lexicon"] = {
-                "label": "positive" if compound >= VADER_THRESHOLD else "negative" if compound <= -VADER_THRESHOLD else "neutral",
+                "label": "positive"
+                if compound >= VADER_THRESHOLD
+                else "negative"
+                if compound <= -VADER_THRESHOLD
+                else "neutral",
                 "valence": compound,
                 "vader": dict(analysis.vader),
                 "nrc": {name: rate for name, rate in analysis.nrc.items() if rate > 0},
@@ -238,12 +242,19 @@ class Engine:
             lex = analysis
             tokens = tuple(
                 TokenEvidence(
-                    text=t.text, start=t.start, end=t.end, valence=t.valence, negated=t.negated,
-                    negation_cue=t.negation_cue, emotions=t.emotions, emoji=t.emoji,
-                    emoji_valence=t.emoji_valence, attribution=attributions[k][j],
+                    text=t.text,
+                    start=t.start,
+                    end=t.end,
+                    valence=t.valence,
+                    negated=t.negated,
+                    negation_cue=t.negation_cue,
+                    emotions=t.emotions,
+                    emoji=t.emoji,
+                    emoji_valence=t.emoji_valence,
+                    attribution=attributions[k][j],
                 )
                 for j, t in enumerate(lex.tokens)
-            )  # fmt: skip
+            )
         valence = float(np.clip(probs[2] - probs[0], -1.0, 1.0))
         if self.neural is None and analysis is not None:
             valence = float(analysis.vader["compound"])

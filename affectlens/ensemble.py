@@ -75,7 +75,7 @@ def stacker_inputs(neural_logits: np.ndarray | None, lexicon_features: np.ndarra
         z = np.asarray(neural_logits, dtype=float)
         parts.append(z - z.mean(axis=1, keepdims=True))
         p = softmax(z)
-        parts.append((1.0 - p.max(axis=1, keepdims=True)))  # neural uncertainty
+        parts.append(1.0 - p.max(axis=1, keepdims=True))  # neural uncertainty
     if lexicon_features is not None:
         f = np.asarray(lexicon_features, dtype=float)
         parts.append(f)
@@ -113,7 +113,9 @@ class SentimentStacker:
         model.fit(x, y, sample_weight=self._weights(y))
         return model
 
-    def fit(self, neural_logits: np.ndarray | None, lexicon_features: np.ndarray | None, y: np.ndarray) -> SentimentStacker:
+    def fit(
+        self, neural_logits: np.ndarray | None, lexicon_features: np.ndarray | None, y: np.ndarray
+    ) -> SentimentStacker:
         y = np.asarray(y, dtype=int)
         x = stacker_inputs(neural_logits, lexicon_features)
         self.mean_ = x.mean(axis=0)
@@ -141,11 +143,15 @@ class SentimentStacker:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "C": self.C, "class_weight_power": self.class_weight_power, "cv": self.cv,
-            "coef": self.coef_.round(8).tolist(), "intercept": self.intercept_.round(8).tolist(),
-            "mean": self.mean_.round(8).tolist(), "scale": self.scale_.round(8).tolist(),
+            "C": self.C,
+            "class_weight_power": self.class_weight_power,
+            "cv": self.cv,
+            "coef": self.coef_.round(8).tolist(),
+            "intercept": self.intercept_.round(8).tolist(),
+            "mean": self.mean_.round(8).tolist(),
+            "scale": self.scale_.round(8).tolist(),
             "temperature": round(self.temperature_, 6),
-        }  # fmt: skip
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SentimentStacker:
@@ -216,10 +222,13 @@ class EmotionCalibrator:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "min_positives": self.min_positives, "shrinkage": self.shrinkage,
-            "a": self.a_.round(6).tolist(), "b": self.b_.round(6).tolist(),
-            "thresholds": self.thresholds_.round(4).tolist(), "global_threshold": self.global_threshold_,
-        }  # fmt: skip
+            "min_positives": self.min_positives,
+            "shrinkage": self.shrinkage,
+            "a": self.a_.round(6).tolist(),
+            "b": self.b_.round(6).tolist(),
+            "thresholds": self.thresholds_.round(4).tolist(),
+            "global_threshold": self.global_threshold_,
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> EmotionCalibrator:

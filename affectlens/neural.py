@@ -119,7 +119,9 @@ class NeuralModel:
                 "provider 'cuda' requested but onnxruntime has no CUDAExecutionProvider: "
                 "install affectlens[gpu] (onnxruntime-gpu, never together with onnxruntime) on a CUDA machine"
             )
-        variant = "fp16" if want_cuda and "fp16" in self.card.files else ("int8" if "int8" in self.card.files else "fp32")
+        variant = (
+            "fp16" if want_cuda and "fp16" in self.card.files else ("int8" if "int8" in self.card.files else "fp32")
+        )
         if self.config.onnx_file:
             filename = self.config.onnx_file
             variant = next((k for k, v in self.card.files.items() if v == filename), "custom")

@@ -41,7 +41,7 @@ def normalize_text(item: object, max_chars: int = DEFAULT_MAX_CHARS) -> Normaliz
             return InputProblem("invalid_utf8", f"text is not valid UTF-8 (byte {exc.start}); send UTF-8 text")
     if not isinstance(item, str):
         return InputProblem("not_a_string", f"expected a string, got {type(item).__name__}")
-    if "\ud800" <= max(item, default="a") and any("\ud800" <= ch <= "\udfff" for ch in item):
+    if max(item, default="a") >= "\ud800" and any("\ud800" <= ch <= "\udfff" for ch in item):
         return InputProblem("invalid_utf8", "text contains unpaired surrogates; send valid Unicode text")
     text = unicodedata.normalize("NFC", item).translate(_CONTROL_TABLE)
     if not text.strip():

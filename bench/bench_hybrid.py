@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import best_of, realistic_texts, table  # noqa: E402
+from common import best_of, realistic_texts, table
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

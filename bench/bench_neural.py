@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import best_of, latencies, p50, realistic_texts, table  # noqa: E402
+from common import best_of, latencies, p50, realistic_texts, table
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -22,9 +22,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 def prepare_checkpoint(path: str | None, tmp: Path) -> str:
     if path:
         return path
+    from affectlens.export.train import default_base_model
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from affectlens.export.train import default_base_model
     from affectlens.labels import NUM_OUTPUTS
 
     base = default_base_model()
@@ -41,9 +41,9 @@ def main() -> None:
     args = parser.parse_args()
 
     import torch
+    from affectlens.export.onnx_export import ExportConfig, export_model
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from affectlens.export.onnx_export import ExportConfig, export_model
     from affectlens.neural import NeuralConfig, NeuralModel
 
     torch.set_num_threads(args.threads)
@@ -73,11 +73,24 @@ def main() -> None:
         t_torch = best_of(torch_all)
         t_onnx = best_of(lambda: onnx32.logits(texts))
     rows = [
-        ["batch-1 p50 latency (ms)", f"{p50(lat_torch):.2f}", f"{p50(lat_onnx):.2f}", f"{p50(lat_torch) / p50(lat_onnx):.2f}x"],
-        ["batch-32 throughput (texts/s)", f"{len(texts) / t_torch:.0f}", f"{len(texts) / t_onnx:.0f}", f"{t_torch / t_onnx:.2f}x"],
+        [
+            "batch-1 p50 latency (ms)",
+            f"{p50(lat_torch):.2f}",
+            f"{p50(lat_onnx):.2f}",
+            f"{p50(lat_torch) / p50(lat_onnx):.2f}x",
+        ],
+        [
+            "batch-32 throughput (texts/s)",
+            f"{len(texts) / t_torch:.0f}",
+            f"{len(texts) / t_onnx:.0f}",
+            f"{t_torch / t_onnx:.2f}x",
+        ],
     ]
-    table(f"neural: PyTorch eager fp32 vs ONNX int8 ({args.threads} threads, {len(texts)} texts of 10-30 words)",
-          rows, ["measure", "torch fp32", "onnx int8", "speed-up"])  # fmt: skip
+    table(
+        f"neural: PyTorch eager fp32 vs ONNX int8 ({args.threads} threads, {len(texts)} texts of 10-30 words)",
+        rows,
+        ["measure", "torch fp32", "onnx int8", "speed-up"],
+    )
     print("targets: >= 4x at batch 1, >= 2.5x at batch 32")
 
 

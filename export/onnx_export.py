@@ -81,8 +81,11 @@ def agreement(reference: np.ndarray, other: np.ndarray) -> dict[str, float]:
     """Sentiment argmax agreement, emotion decision agreement (p >= 0.5) and max |logit diff|."""
     sent = float((reference[:, :NUM_SENTIMENT].argmax(1) == other[:, :NUM_SENTIMENT].argmax(1)).mean())
     emo = float(((reference[:, NUM_SENTIMENT:] > 0) == (other[:, NUM_SENTIMENT:] > 0)).mean())
-    return {"sentiment_argmax_agreement": sent, "emotion_decision_agreement": emo,
-            "max_abs_logit_diff": float(np.abs(reference - other).max())}  # fmt: skip
+    return {
+        "sentiment_argmax_agreement": sent,
+        "emotion_decision_agreement": emo,
+        "max_abs_logit_diff": float(np.abs(reference - other).max()),
+    }
 
 
 def write_model_card(out: Path, cfg: ExportConfig, files: dict[str, str]) -> None:
@@ -113,8 +116,15 @@ def export_model(cfg: ExportConfig) -> dict[str, Any]:
     report: dict[str, Any] = {"config": {k: v for k, v in asdict(cfg).items() if k != "probe_texts"}}
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        main_export(cfg.checkpoint, output=tmp, task="text-classification", opset=cfg.opset, atol=cfg.atol,
-                    do_validation=True, library_name="transformers")  # fmt: skip
+        main_export(
+            cfg.checkpoint,
+            output=tmp,
+            task="text-classification",
+            opset=cfg.opset,
+            atol=cfg.atol,
+            do_validation=True,
+            library_name="transformers",
+        )
         onnx.checker.check_model(str(tmp / "model.onnx"))
         shutil.copy(tmp / "model.onnx", out / "model_fp32.onnx")
         shutil.copy(tmp / "tokenizer.json", out / "tokenizer.json")

@@ -175,7 +175,6 @@ class MultiTaskLoss:
         self.emotion_weight = cfg.emotion_loss_weight
 
     def __call__(self, logits: Any, targets: dict[str, Any]) -> tuple[Any, dict[str, float]]:
-        import torch
         import torch.nn.functional as F
 
         sent_logits = logits[:, :NUM_SENTIMENT]
@@ -210,7 +209,9 @@ class MultiTaskLoss:
         return {key: torch.from_numpy(value) for key, value in targets.items()}
 
 
-def predict_logits(model: Any, tokenizer: Any, texts: Sequence[str], max_length: int, batch_size: int = 64) -> np.ndarray:
+def predict_logits(
+    model: Any, tokenizer: Any, texts: Sequence[str], max_length: int, batch_size: int = 64
+) -> np.ndarray:
     """Logits for texts (eval mode, length-sorted batches, original order restored)."""
     import torch
 
@@ -220,13 +221,17 @@ def predict_logits(model: Any, tokenizer: Any, texts: Sequence[str], max_length:
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
-            enc = tokenizer([texts[i] for i in idx], padding=True, truncation=True, max_length=max_length, return_tensors="pt")
+            enc = tokenizer(
+                [texts[i] for i in idx], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
+            )
             out[idx] = model(**enc).logits.float().numpy()
     model.train()
     return out
 
 
-def validation_metrics(logits_by_set: dict[str, np.ndarray], validation: dict[str, list[LabeledText]]) -> dict[str, float]:
+def validation_metrics(
+    logits_by_set: dict[str, np.ndarray], validation: dict[str, list[LabeledText]]
+) -> dict[str, float]:
     """Macro recall / macro-F1 per validation set; ``selection`` is what checkpoint choice maximises."""
     from affectlens.evaluation.metrics import macro_f1, macro_recall, multilabel_macro_f1
 
@@ -286,8 +291,12 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     (out / "holdout.jsonl").write_text(
         "".join(json.dumps(asdict(r), ensure_ascii=False) + "\n" for r in holdout_rows), encoding="utf-8"
     )
-    log.info("training rows %d, held-out rows %d, validation sets %s", len(train_rows), len(holdout_rows),
-             {k: len(v) for k, v in validation.items()})
+    log.info(
+        "training rows %d, held-out rows %d, validation sets %s",
+        len(train_rows),
+        len(holdout_rows),
+        {k: len(v) for k, v in validation.items()},
+    )
 
     tokenizer = AutoTokenizer.from_pretrained(base)
     id2label = {i: f"sentiment:{n}" for i, n in enumerate(SENTIMENT_LABELS)}
@@ -297,7 +306,9 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     )
     loss_fn = MultiTaskLoss(train_rows, cfg)
 
-    lengths = [len(t) for t in tokenizer([r.text for r in train_rows], truncation=True, max_length=cfg.max_length)["input_ids"]]
+    lengths = [
+        len(t) for t in tokenizer([r.text for r in train_rows], truncation=True, max_length=cfg.max_length)["input_ids"]
+    ]
     rng = random.Random(cfg.seed)
     steps_per_epoch = math.ceil(len(train_rows) / cfg.batch_size)
     total_steps = int(steps_per_epoch * cfg.epochs)
@@ -305,7 +316,10 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         total_steps = min(total_steps, cfg.max_steps)
     no_decay = ("bias", "LayerNorm.weight")
     groups = [
-        {"params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)], "weight_decay": cfg.weight_decay},
+        {
+            "params": [p for n, p in model.named_parameters() if not n.endswith(no_decay)],
+            "weight_decay": cfg.weight_decay,
+        },
         {"params": [p for n, p in model.named_parameters() if n.endswith(no_decay)], "weight_decay": 0.0},
     ]
     optimizer = torch.optim.AdamW(groups, lr=cfg.learning_rate)
@@ -327,7 +341,9 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         if step >= total_steps:
             break
         rows = [train_rows[i] for i in idx]
-        enc = tokenizer([r.text for r in rows], padding=True, truncation=True, max_length=cfg.max_length, return_tensors="pt")
+        enc = tokenizer(
+            [r.text for r in rows], padding=True, truncation=True, max_length=cfg.max_length, return_tensors="pt"
+        )
         logits = model(**enc).logits
         loss, parts = loss_fn(logits, loss_fn.to_torch(label_tensors(rows)))
         loss.backward()
@@ -341,8 +357,11 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         if step % 50 == 0 or step == total_steps:
             rate = step / (time.time() - started)
             eta = (total_steps - step) / max(rate, 1e-9)
-            print(f"step {step}/{total_steps} loss {running['loss']:.4f} {rate:.2f} steps/s eta {eta/60:.1f} min",
-                  file=sys.stderr, flush=True)
+            print(
+                f"step {step}/{total_steps} loss {running['loss']:.4f} {rate:.2f} steps/s eta {eta / 60:.1f} min",
+                file=sys.stderr,
+                flush=True,
+            )
         if step % cfg.eval_every == 0 or step == total_steps:
             logits_by_set = {
                 name: predict_logits(model, tokenizer, [r.text for r in rows_], cfg.max_length)
@@ -352,7 +371,11 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
             metrics.update({f"train.{k}": v for k, v in running.items()})
             metrics["epoch"] = step / steps_per_epoch
             history.append({"step": step, **metrics})
-            print(f"eval step {step}: " + json.dumps({k: round(v, 4) for k, v in metrics.items()}), file=sys.stderr, flush=True)
+            print(
+                f"eval step {step}: " + json.dumps({k: round(v, 4) for k, v in metrics.items()}),
+                file=sys.stderr,
+                flush=True,
+            )
             if tracker:
                 tracker.metrics(metrics, step)
             info = {"step": step, "metrics": metrics, "config": asdict(cfg), "base_model": base}

@@ -9,12 +9,36 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-POSITIVE = ["i love this so much", "what a great day", "this is wonderful news", "happy and grateful today",
-            "best movie ever made", "amazing work thank you", "so good i smiled", "great service and nice people"]
-NEGATIVE = ["i hate this so much", "what a terrible day", "this is awful news", "sad and angry today",
-            "worst movie ever made", "horrible work no thanks", "so bad i cried", "rude service and mean people"]
-NEUTRAL = ["the meeting is at noon", "the train leaves at six", "this is a table", "we have two cats at home",
-           "the report is on page four", "the store opens on monday", "it is a blue car", "he read the paper"]
+POSITIVE = [
+    "i love this so much",
+    "what a great day",
+    "this is wonderful news",
+    "happy and grateful today",
+    "best movie ever made",
+    "amazing work thank you",
+    "so good i smiled",
+    "great service and nice people",
+]
+NEGATIVE = [
+    "i hate this so much",
+    "what a terrible day",
+    "this is awful news",
+    "sad and angry today",
+    "worst movie ever made",
+    "horrible work no thanks",
+    "so bad i cried",
+    "rude service and mean people",
+]
+NEUTRAL = [
+    "the meeting is at noon",
+    "the train leaves at six",
+    "this is a table",
+    "we have two cats at home",
+    "the report is on page four",
+    "the store opens on monday",
+    "it is a blue car",
+    "he read the paper",
+]
 
 
 def write_tiny_data(root: Path, repeat: int = 3) -> Path:
@@ -31,7 +55,9 @@ def write_tiny_data(root: Path, repeat: int = 3) -> Path:
     ge.mkdir()
     emo = [(t, "17") for t in POSITIVE] + [(t, "2,25") for t in NEGATIVE] + [(t, "27") for t in NEUTRAL]
     for split in ("train", "dev"):
-        (ge / f"{split}.tsv").write_text("".join(f"{t}\t{lab}\tid{i}\n" for i, (t, lab) in enumerate(emo)), encoding="utf-8")
+        (ge / f"{split}.tsv").write_text(
+            "".join(f"{t}\t{lab}\tid{i}\n" for i, (t, lab) in enumerate(emo)), encoding="utf-8"
+        )
     sst = root / "sst"
     sst.mkdir()
     for split in ("train", "validation"):
@@ -62,8 +88,14 @@ def tiny_base_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (out / "vocab.txt").write_text("\n".join(vocab) + "\n", encoding="utf-8")
     tokenizer = transformers.BertTokenizerFast(vocab_file=str(out / "vocab.txt"), do_lower_case=True)
     tokenizer.save_pretrained(out)
-    config = transformers.BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                                     intermediate_size=64, max_position_embeddings=128)
+    config = transformers.BertConfig(
+        vocab_size=len(vocab),
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=128,
+    )
     transformers.BertModel(config).save_pretrained(out)
     return out
 
@@ -74,9 +106,22 @@ def tiny_checkpoint(tiny_data: Path, tiny_base_model: Path, tmp_path_factory: py
     from affectlens.export.train import TrainConfig, train
 
     out = tmp_path_factory.mktemp("run")
-    summary = train(TrainConfig(data_dir=str(tiny_data), output_dir=str(out), base_model=str(tiny_base_model),
-                                epochs=10, batch_size=8, learning_rate=3e-3, eval_every=50, holdout_percent=20,
-                                min_words_polarity=1, mlflow=False, seed=1, emotion_loss_weight=0.05))  # fmt: skip
+    summary = train(
+        TrainConfig(
+            data_dir=str(tiny_data),
+            output_dir=str(out),
+            base_model=str(tiny_base_model),
+            epochs=10,
+            batch_size=8,
+            learning_rate=3e-3,
+            eval_every=50,
+            holdout_percent=20,
+            min_words_polarity=1,
+            mlflow=False,
+            seed=1,
+            emotion_loss_weight=0.05,
+        )
+    )
     assert summary["steps"] > 0 and (out / "best" / "config.json").is_file()
     return out
 
@@ -88,6 +133,9 @@ def tiny_model_dir(tiny_checkpoint: Path, tmp_path_factory: pytest.TempPathFacto
     from affectlens.export.onnx_export import ExportConfig, export_model
 
     out = tmp_path_factory.mktemp("model")
-    export_model(ExportConfig(checkpoint=str(tiny_checkpoint / "best"), output_dir=str(out), name="tiny",
-                              version="0.0.1", keep_fp32=True))  # fmt: skip
+    export_model(
+        ExportConfig(
+            checkpoint=str(tiny_checkpoint / "best"), output_dir=str(out), name="tiny", version="0.0.1", keep_fp32=True
+        )
+    )
     return out

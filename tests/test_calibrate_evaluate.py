@@ -26,7 +26,9 @@ def calibrated_model(tiny_model_dir: Path, tiny_checkpoint: Path, tmp_path_facto
     from tests.conftest import NEGATIVE, NEUTRAL, POSITIVE
 
     extra = [{"text": t, "sentiment": y} for y, group in ((2, POSITIVE), (0, NEGATIVE), (1, NEUTRAL)) for t in group]
-    extra += [{"text": t, "emotions": [e]} for e, group in ((17, POSITIVE), (25, NEGATIVE), (27, NEUTRAL)) for t in group]
+    extra += [
+        {"text": t, "emotions": [e]} for e, group in ((17, POSITIVE), (25, NEGATIVE), (27, NEUTRAL)) for t in group
+    ]
     holdout.write_text("\n".join(lines + [json.dumps(x) for x in extra * 3]) + "\n")
     assert main(["calibrate", "--model", str(model), "--holdout", str(holdout)]) == 0
     return model
@@ -51,8 +53,22 @@ def test_hybrid_engine_uses_the_calibration(calibrated_model: Path) -> None:
 
 def test_evaluate_writes_the_report(calibrated_model: Path, tiny_data: Path, tmp_path: Path) -> None:
     out = tmp_path / "report"
-    code = main(["evaluate", "--data-dir", str(tiny_data), "--model", str(calibrated_model), "-o", str(out),
-                 "--bootstrap", "50", "--faithfulness", "10", "--no-parser"])  # fmt: skip
+    code = main(
+        [
+            "evaluate",
+            "--data-dir",
+            str(tiny_data),
+            "--model",
+            str(calibrated_model),
+            "-o",
+            str(out),
+            "--bootstrap",
+            "50",
+            "--faithfulness",
+            "10",
+            "--no-parser",
+        ]
+    )
     assert code == 0
     report = json.loads((out / "report.json").read_text())
     te = next(r for r in report["sentiment"] if r["dataset"] == "tweeteval-sentiment")

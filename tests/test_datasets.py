@@ -58,7 +58,7 @@ def _touch(path: Path) -> Path:
 def test_holdout_split_is_stable_and_keeps_duplicates_together(tiny_data: Path) -> None:
     rows = load_named("tweeteval-sentiment", tiny_data, "train")
     fit, held = split_holdout(rows, 30)
-    fit2, held2 = split_holdout(list(reversed(rows)), 30)
+    _, held2 = split_holdout(list(reversed(rows)), 30)
     assert {r.text for r in held} == {r.text for r in held2}
     assert not {r.text.lower() for r in fit} & {r.text.lower() for r in held}
     assert len(fit) + len(held) == len(rows) and held

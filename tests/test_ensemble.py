@@ -24,7 +24,9 @@ def synthetic(n: int = 3000, seed: int = 0, temperature: float = 3.0) -> tuple[n
     rng = np.random.default_rng(seed)
     true_logits = rng.normal(scale=1.5, size=(n, 3))
     y = np.array([rng.choice(3, p=p) for p in softmax(true_logits)])
-    lexicon = np.column_stack([true_logits[:, 2] - true_logits[:, 0] + rng.normal(scale=0.5, size=n), rng.normal(size=n)])
+    lexicon = np.column_stack(
+        [true_logits[:, 2] - true_logits[:, 0] + rng.normal(scale=0.5, size=n), rng.normal(size=n)]
+    )
     return true_logits * temperature, lexicon, y
 
 
@@ -69,11 +71,19 @@ def test_calibration_round_trip(tmp_path: Path) -> None:
     y = logits.argmax(1)
     emo_logits = rng.normal(size=(400, 28))
     emo_y = (emo_logits + rng.normal(size=emo_logits.shape) > 1).astype(int)
-    cal = Calibration(FEATURE_VERSION, FEATURE_NAMES, 1.3, SentimentStacker().fit(logits, features, y),
-                      EmotionCalibrator().fit(emo_logits, emo_y), {"note": "test"})  # fmt: skip
+    cal = Calibration(
+        FEATURE_VERSION,
+        FEATURE_NAMES,
+        1.3,
+        SentimentStacker().fit(logits, features, y),
+        EmotionCalibrator().fit(emo_logits, emo_y),
+        {"note": "test"},
+    )
     cal.save(tmp_path)
     loaded = Calibration.load_optional(tmp_path)
     assert loaded is not None
-    np.testing.assert_allclose(loaded.sentiment_proba(logits, features), cal.sentiment_proba(logits, features), atol=1e-5)
+    np.testing.assert_allclose(
+        loaded.sentiment_proba(logits, features), cal.sentiment_proba(logits, features), atol=1e-5
+    )
     np.testing.assert_allclose(loaded.emotion_proba(emo_logits), cal.emotion_proba(emo_logits), atol=1e-5)
     assert Calibration.load_optional(tmp_path / "nowhere") is None

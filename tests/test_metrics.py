@@ -25,7 +25,9 @@ def test_classification_metrics_match_sklearn(y_true: list[int], rnd) -> None:  
     assert M.macro_f1(y_true, y_pred, 3) == pytest.approx(
         sk.f1_score(y_true, y_pred, labels=sorted(set(y_true) | set(y_pred)), average="macro", zero_division=0)
     )
-    np.testing.assert_array_equal(M.confusion_matrix(y_true, y_pred, 3), sk.confusion_matrix(y_true, y_pred, labels=[0, 1, 2]))
+    np.testing.assert_array_equal(
+        M.confusion_matrix(y_true, y_pred, 3), sk.confusion_matrix(y_true, y_pred, labels=[0, 1, 2])
+    )
     prf = M.per_class_prf(y_true, y_pred, 3)
     p, r, f, _ = sk.precision_recall_fscore_support(y_true, y_pred, labels=[0, 1, 2], zero_division=0)
     np.testing.assert_allclose(prf["precision"], p)

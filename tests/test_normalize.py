@@ -7,9 +7,15 @@ from affectlens.normalize import InputProblem, NormalizedText, normalize_text
 
 
 def test_bad_inputs_get_specific_codes() -> None:
-    for item, code in [(b"\xff\xfe bad", "invalid_utf8"), ("", "empty_text"), ("  \n\t ", "empty_text"),
-                       (42, "not_a_string"), (None, "not_a_string"), (["a"], "not_a_string"),
-                       ("ok \ud800", "invalid_utf8")]:  # fmt: skip
+    for item, code in [
+        (b"\xff\xfe bad", "invalid_utf8"),
+        ("", "empty_text"),
+        ("  \n\t ", "empty_text"),
+        (42, "not_a_string"),
+        (None, "not_a_string"),
+        (["a"], "not_a_string"),
+        ("ok \ud800", "invalid_utf8"),
+    ]:
         result = normalize_text(item)
         assert isinstance(result, InputProblem), item
         assert result.code == code

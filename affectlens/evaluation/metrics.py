@@ -89,11 +89,15 @@ def reliability_bins(probs: ArrayLike, y_true: ArrayLike, n_bins: int = 15) -> l
     out = []
     for b in range(n_bins):
         in_bin = bins == b
-        out.append({
-            "lower": float(edges[b]), "upper": float(edges[b + 1]), "count": int(in_bin.sum()),
-            "confidence": float(confidence[in_bin].mean()) if in_bin.any() else 0.0,
-            "accuracy": float(correct[in_bin].mean()) if in_bin.any() else 0.0,
-        })
+        out.append(
+            {
+                "lower": float(edges[b]),
+                "upper": float(edges[b + 1]),
+                "count": int(in_bin.sum()),
+                "confidence": float(confidence[in_bin].mean()) if in_bin.any() else 0.0,
+                "accuracy": float(correct[in_bin].mean()) if in_bin.any() else 0.0,
+            }
+        )
     return out
 
 

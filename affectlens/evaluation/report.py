@@ -24,8 +24,12 @@ from affectlens.schema import Prediction
 
 log = logging.getLogger("affectlens.evaluate")
 
-VAL_SPLITS = {"tweeteval-sentiment": ("train", "val"), "goemotions": ("train", "dev"),
-              "sst2": ("train", "validation"), "financial-phrasebank": ("train", "validation")}  # fmt: skip
+VAL_SPLITS = {
+    "tweeteval-sentiment": ("train", "val"),
+    "goemotions": ("train", "dev"),
+    "sst2": ("train", "validation"),
+    "financial-phrasebank": ("train", "validation"),
+}
 
 
 def sentiment_metrics(probs: np.ndarray, y: np.ndarray, polarity_only: bool = False) -> dict[str, Any]:
@@ -35,10 +39,12 @@ def sentiment_metrics(probs: np.ndarray, y: np.ndarray, polarity_only: bool = Fa
         pair = probs[:, [0, 2]] / np.clip(probs[:, [0, 2]].sum(axis=1, keepdims=True), 1e-12, None)
         y2 = (y == 2).astype(int)
         return {
-            "n": len(y), "polarity_accuracy": float((pred == y).mean()),
+            "n": len(y),
+            "polarity_accuracy": float((pred == y).mean()),
             "macro_f1": M.macro_f1(y2, (pred == 2).astype(int), 2),
-            "ece_binary": M.expected_calibration_error(pair, y2), "neutral_rate": float((probs.argmax(1) == 1).mean()),
-        }  # fmt: skip
+            "ece_binary": M.expected_calibration_error(pair, y2),
+            "neutral_rate": float((probs.argmax(1) == 1).mean()),
+        }
     pred = probs.argmax(axis=1)
     prf = M.per_class_prf(y, pred, 3)
     return {
@@ -49,8 +55,10 @@ def sentiment_metrics(probs: np.ndarray, y: np.ndarray, polarity_only: bool = Fa
         "ece": M.expected_calibration_error(probs, y),
         "brier": M.brier_score(probs, y),
         "nll": M.log_loss(probs, y),
-        "per_class": {SENTIMENT_LABELS[k]: {m: float(prf[m][k]) for m in ("precision", "recall", "f1", "support")}
-                      for k in range(3)},  # fmt: skip
+        "per_class": {
+            SENTIMENT_LABELS[k]: {m: float(prf[m][k]) for m in ("precision", "recall", "f1", "support")}
+            for k in range(3)
+        },
         "confusion_matrix": M.confusion_matrix(y, pred, 3).tolist(),
     }
 
@@ -62,16 +70,25 @@ def emotion_metrics(probs: np.ndarray, predicted: np.ndarray, y: np.ndarray) -> 
         "macro_f1": float(f1.mean()),
         "micro_f1": M.multilabel_micro_f1(y, predicted),
         "brier": float(((probs - y) ** 2).mean()),
-        "ece_per_label_mean": float(np.mean([
-            M.expected_calibration_error(np.stack([1 - probs[:, k], probs[:, k]], 1), y[:, k]) for k in range(y.shape[1])
-        ])),  # fmt: skip
+        "ece_per_label_mean": float(
+            np.mean(
+                [
+                    M.expected_calibration_error(np.stack([1 - probs[:, k], probs[:, k]], 1), y[:, k])
+                    for k in range(y.shape[1])
+                ]
+            )
+        ),
         "per_label_f1": {EMOTION_LABELS[k]: float(f1[k]) for k in range(len(f1))},
     }
 
 
 def bootstrap_diff(
-    y: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, metric: Callable[[np.ndarray, np.ndarray], float],
-    n: int = 1000, seed: int = 0,
+    y: np.ndarray,
+    pred_a: np.ndarray,
+    pred_b: np.ndarray,
+    metric: Callable[[np.ndarray, np.ndarray], float],
+    n: int = 1000,
+    seed: int = 0,
 ) -> dict[str, float]:
     """metric(a) - metric(b) with a 95% paired bootstrap interval."""
     rng = np.random.default_rng(seed)
@@ -79,8 +96,11 @@ def bootstrap_diff(
     for _ in range(n):
         idx = rng.integers(0, len(y), len(y))
         diffs.append(metric(y[idx], pred_a[idx]) - metric(y[idx], pred_b[idx]))
-    return {"diff": metric(y, pred_a) - metric(y, pred_b), "ci95_low": float(np.percentile(diffs, 2.5)),
-            "ci95_high": float(np.percentile(diffs, 97.5))}  # fmt: skip
+    return {
+        "diff": metric(y, pred_a) - metric(y, pred_b),
+        "ci95_low": float(np.percentile(diffs, 2.5)),
+        "ci95_high": float(np.percentile(diffs, 97.5)),
+    }
 
 
 def _probs(results: Sequence[Any]) -> np.ndarray:
@@ -105,8 +125,10 @@ def tfidf_baseline(train: Sequence[LabeledText], texts: Sequence[str], polarity_
     from sklearn.linear_model import LogisticRegression
     from sklearn.pipeline import make_pipeline
 
-    model = make_pipeline(TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
-                          LogisticRegression(C=2.0, max_iter=2000, class_weight="balanced"))  # fmt: skip
+    model = make_pipeline(
+        TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
+        LogisticRegression(C=2.0, max_iter=2000, class_weight="balanced"),
+    )
     model.fit([r.text for r in train], [r.sentiment for r in train])
     proba = model.predict_proba(texts)
     out = np.zeros((len(texts), 3))
@@ -125,7 +147,9 @@ def interesting_slice(results: Sequence[Prediction]) -> np.ndarray:
     return np.array(mask)
 
 
-def faithfulness(engine: Any, texts: Sequence[str], fractions: Sequence[float] = (0.1, 0.2, 0.5), seed: int = 0) -> dict[str, Any]:
+def faithfulness(
+    engine: Any, texts: Sequence[str], fractions: Sequence[float] = (0.1, 0.2, 0.5), seed: int = 0
+) -> dict[str, Any]:
     """ERASER comprehensiveness and sufficiency (averaged over ``fractions``), vs random tokens."""
     rng = np.random.default_rng(seed)
     explained = [r for r in engine.score_batch(list(texts), explain=True) if isinstance(r, Prediction)]
@@ -138,10 +162,18 @@ def faithfulness(engine: Any, texts: Sequence[str], fractions: Sequence[float] =
         text = texts[i]
         attr = np.array([t.attribution if t.attribution is not None else 0.0 for t in tokens])
         for fraction in fractions:
-            k = max(1, int(round(fraction * len(tokens))))
-            for kind, chosen in (("model", set(np.argsort(-attr)[:k])), ("random", set(rng.permutation(len(tokens))[:k]))):
-                removed = "".join(text[tokens[j - 1].end if j else 0 : t.start] + ("" if j in chosen else t.text)
-                                  for j, t in enumerate(tokens)).strip() or "."  # fmt: skip
+            k = max(1, round(fraction * len(tokens)))
+            for kind, chosen in (
+                ("model", set(np.argsort(-attr)[:k])),
+                ("random", set(rng.permutation(len(tokens))[:k])),
+            ):
+                removed = (
+                    "".join(
+                        text[tokens[j - 1].end if j else 0 : t.start] + ("" if j in chosen else t.text)
+                        for j, t in enumerate(tokens)
+                    ).strip()
+                    or "."
+                )
                 kept = " ".join(t.text for j, t in enumerate(tokens) if j in chosen)
                 variants += [removed, kept]
                 index += [(i, kind, "comprehensiveness"), (i, kind, "sufficiency")]
@@ -159,8 +191,9 @@ def faithfulness(engine: Any, texts: Sequence[str], fractions: Sequence[float] =
     return out
 
 
-def evaluate_sentiment(name: str, rows: list[LabeledText], engines: dict[str, Any], train: list[LabeledText] | None,
-                       bootstrap: int) -> dict[str, Any]:  # fmt: skip
+def evaluate_sentiment(
+    name: str, rows: list[LabeledText], engines: dict[str, Any], train: list[LabeledText] | None, bootstrap: int
+) -> dict[str, Any]:
     texts = [r.text for r in rows]
     y = np.array([r.sentiment for r in rows])
     polarity_only = rows[0].polarity_only
@@ -184,8 +217,12 @@ def evaluate_sentiment(name: str, rows: list[LabeledText], engines: dict[str, An
         if mask.sum() >= 20:
             out["slice_negation_emoji"] = {
                 "n": int(mask.sum()),
-                "systems": {s: sentiment_metrics(systems[s][mask], y[mask]) for s in ("hybrid", "neural", "neural-uncalibrated", "lexicon") if s in systems},
-            }  # fmt: skip
+                "systems": {
+                    s: sentiment_metrics(systems[s][mask], y[mask])
+                    for s in ("hybrid", "neural", "neural-uncalibrated", "lexicon")
+                    if s in systems
+                },
+            }
     out["_probs"] = systems
     out["_y"] = y
     return out
@@ -224,7 +261,9 @@ def write_plots(report_dir: Path, name: str, probs: dict[str, np.ndarray], y: np
         if system in probs:
             bins = [b for b in M.reliability_bins(probs[system], y) if b["count"] > 0]
             ece = M.expected_calibration_error(probs[system], y)
-            ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], "o-", label=f"{system} (ECE {ece:.3f})")
+            ax.plot(
+                [b["confidence"] for b in bins], [b["accuracy"] for b in bins], "o-", label=f"{system} (ECE {ece:.3f})"
+            )
     ax.set(xlabel="confidence", ylabel="accuracy", title=f"Reliability: {name}", xlim=(0, 1), ylim=(0, 1))
     ax.legend(loc="upper left", fontsize=8)
     path = report_dir / f"reliability_{name}.png"
@@ -237,8 +276,15 @@ def write_plots(report_dir: Path, name: str, probs: dict[str, np.ndarray], y: np
         ax.imshow(cm, cmap="Blues")
         for (i, j), v in np.ndenumerate(cm):
             ax.text(j, i, str(v), ha="center", va="center", color="white" if v > cm.max() / 2 else "black")
-        ax.set(xticks=range(3), yticks=range(3), xticklabels=SENTIMENT_LABELS, yticklabels=SENTIMENT_LABELS,
-               xlabel="predicted", ylabel="true", title=f"Hybrid confusion: {name}")  # fmt: skip
+        ax.set(
+            xticks=range(3),
+            yticks=range(3),
+            xticklabels=SENTIMENT_LABELS,
+            yticklabels=SENTIMENT_LABELS,
+            xlabel="predicted",
+            ylabel="true",
+            title=f"Hybrid confusion: {name}",
+        )
         path = report_dir / f"confusion_{name}.png"
         fig.savefig(path, dpi=110, bbox_inches="tight")
         plt.close(fig)
@@ -255,35 +301,67 @@ def markdown_summary(report: dict[str, Any]) -> str:
             for s, m in res["systems"].items():
                 lines.append(f"| {s} | {m['polarity_accuracy']:.4f} | {m['macro_f1']:.4f} | {m['ece_binary']:.4f} |")
         else:
-            lines += ["| system | accuracy | macro-F1 | macro recall | ECE | Brier | NLL |", "|---|---:|---:|---:|---:|---:|---:|"]
+            lines += [
+                "| system | accuracy | macro-F1 | macro recall | ECE | Brier | NLL |",
+                "|---|---:|---:|---:|---:|---:|---:|",
+            ]
             for s, m in res["systems"].items():
-                lines.append(f"| {s} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {m['macro_recall']:.4f} | "
-                             f"{m['ece']:.4f} | {m['brier']:.4f} | {m['nll']:.4f} |")  # fmt: skip
+                lines.append(
+                    f"| {s} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {m['macro_recall']:.4f} | "
+                    f"{m['ece']:.4f} | {m['brier']:.4f} | {m['nll']:.4f} |"
+                )
         if "hybrid_minus_neural" in res:
             lines += ["", "Hybrid minus neural (uncalibrated), 95% paired bootstrap:"]
             for metric, d in res["hybrid_minus_neural"].items():
                 lines.append(f"- {metric}: {d['diff']:+.4f} [{d['ci95_low']:+.4f}, {d['ci95_high']:+.4f}]")
         if "slice_negation_emoji" in res:
             sl = res["slice_negation_emoji"]
-            lines += ["", f"Slice with negation or emoji (n={sl['n']}):", "",
-                      "| system | accuracy | macro-F1 | macro recall | ECE |", "|---|---:|---:|---:|---:|"]  # fmt: skip
+            lines += [
+                "",
+                f"Slice with negation or emoji (n={sl['n']}):",
+                "",
+                "| system | accuracy | macro-F1 | macro recall | ECE |",
+                "|---|---:|---:|---:|---:|",
+            ]
             for s, m in sl["systems"].items():
-                lines.append(f"| {s} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {m['macro_recall']:.4f} | {m['ece']:.4f} |")
+                lines.append(
+                    f"| {s} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {m['macro_recall']:.4f} | {m['ece']:.4f} |"
+                )
         lines.append("")
     if report.get("emotions"):
         emo = report["emotions"]
-        lines += [f"## Emotions: goemotions (n={emo['n']})", "", "| system | macro-F1 | micro-F1 | Brier | mean per-label ECE |",
-                  "|---|---:|---:|---:|---:|"]  # fmt: skip
+        lines += [
+            f"## Emotions: goemotions (n={emo['n']})",
+            "",
+            "| system | macro-F1 | micro-F1 | Brier | mean per-label ECE |",
+            "|---|---:|---:|---:|---:|",
+        ]
         for s, m in emo["systems"].items():
-            lines.append(f"| {s} | {m['macro_f1']:.4f} | {m['micro_f1']:.4f} | {m['brier']:.5f} | {m['ece_per_label_mean']:.4f} |")
+            cells = [
+                f"{m['macro_f1']:.4f}",
+                f"{m['micro_f1']:.4f}",
+                f"{m['brier']:.5f}",
+                f"{m['ece_per_label_mean']:.4f}",
+            ]
+            lines.append(f"| {s} | " + " | ".join(cells) + " |")
         lines.append("")
     if report.get("faithfulness"):
         f = report["faithfulness"]
-        lines += ["## Explanation faithfulness (ERASER, hybrid)", "",
-                  f"{f['texts']} texts, token fractions {f['fractions']}. Comprehensiveness: higher is better; "
-                  "sufficiency: lower is better.", "", "| tokens | comprehensiveness | sufficiency |", "|---|---:|---:|",
-                  f"| attribution top-k | {f.get('comprehensiveness_model', float('nan')):.4f} | {f.get('sufficiency_model', float('nan')):.4f} |",
-                  f"| random k | {f.get('comprehensiveness_random', float('nan')):.4f} | {f.get('sufficiency_random', float('nan')):.4f} |", ""]  # fmt: skip
+        lines += [
+            "## Explanation faithfulness (ERASER, hybrid)",
+            "",
+            f"{f['texts']} texts, token fractions {f['fractions']}. Comprehensiveness: higher is better; "
+            "sufficiency: lower is better.",
+            "",
+            "| tokens | comprehensiveness | sufficiency |",
+            "|---|---:|---:|",
+            *(
+                f"| {name} | {f.get('comprehensiveness_' + kind, float('nan')):.4f} "
+                f"| {f.get('sufficiency_' + kind, float('nan')):.4f} |"
+                for name, kind in (("attribution top-k", "model"), ("random k", "random"))
+            ),
+            "",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -310,7 +388,13 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
             rows = load_named(name, args.data_dir, val_split)
             if args.max_rows:
                 rows = rows[: args.max_rows]
-            datasets.append((name, rows, load_named(name, args.data_dir, train_split) if args.baselines and name != "goemotions" else None))
+            datasets.append(
+                (
+                    name,
+                    rows,
+                    load_named(name, args.data_dir, train_split) if args.baselines and name != "goemotions" else None,
+                )
+            )
     for name, rows, train in datasets:
         log.info("evaluating %s (%d rows)", name, len(rows))
         if rows and rows[0].emotions is not None:
