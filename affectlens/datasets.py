@@ -213,7 +213,8 @@ def split_holdout(rows: Sequence[LabeledText], percent: int) -> tuple[list[Label
 
     The fine-tune never sees the held-out part; the calibrated stacker is fitted on it.
     """
-    fit, held_out = [], []
+    fit: list[LabeledText] = []
+    held_out: list[LabeledText] = []
     for row in rows:
         (held_out if holdout_bucket(row.text) < percent else fit).append(row)
     return fit, held_out

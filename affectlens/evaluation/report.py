@@ -185,7 +185,7 @@ def faithfulness(
         full = explained[i]
         p_full = full.scores[full.label]
         sums.setdefault((kind, measure), []).append(p_full - result.scores[full.label])
-    out = {f"{measure}_{kind}": float(np.mean(v)) for (kind, measure), v in sums.items()}
+    out: dict[str, Any] = {f"{measure}_{kind}": float(np.mean(v)) for (kind, measure), v in sums.items()}
     out["texts"] = len(explained)
     out["fractions"] = list(fractions)
     return out
@@ -378,6 +378,7 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.time()
     plots: list[str] = []
+    datasets: list[tuple[str, list[LabeledText], list[LabeledText] | None]]
     if args.file:
         rows = read_table(args.file, text_field=args.text_field, label_field=args.label_field)
         datasets = [("file", rows, None)]
