@@ -1,0 +1,397 @@
+"""Unit tests of the TorchServe handler with a mock context and a mock engine (no TorchServe, no model)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import pytest
+
+from affectlens.normalize import NormalizedText, normalize_text
+from affectlens.schema import ModelInfo, Prediction, ScoreError, json_schema
+
+HANDLER_PATH = Path(__file__).resolve().parent.parent / "handlers" / "affectlens_handler.py"
+
+
+def _load_handler() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("affectlens_handler_under_test", HANDLER_PATH)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+H = _load_handler()
+
+
+# -- doubles ---------------------------------------------------------------------------------------
+class FakeEngine:
+    """Engine double: the contract of ``Engine.score_batch`` (bad items become ScoreError in place)."""
+
+    model_info = ModelInfo("fake-model", "1.2.3")
+
+    def __init__(self, fail_on: str | None = None, always_fail: bool = False) -> None:
+        self.calls: list[dict[str, Any]] = []
+        self.fail_on = fail_on
+        self.always_fail = always_fail
+        self.neural = SimpleNamespace(encode=lambda texts: [t.split() for t in texts], _run=lambda enc: len(enc))
+        self.lexicon = SimpleNamespace(analyze_batch=lambda texts: [len(t) for t in texts])
+
+    def score_batch(
+        self, texts: Sequence[object], *, ids: Sequence[Any] | None = None, explain: bool = False
+    ) -> list[Any]:
+        self.calls.append({"texts": list(texts), "ids": list(ids or []), "explain": explain})
+        if self.always_fail or (self.fail_on is not None and self.fail_on in texts):
+            raise RuntimeError("engine exploded")
+        valid = [t for t in texts if isinstance(t, str)]
+        self.neural._run(self.neural.encode(valid))
+        self.lexicon.analyze_batch(valid)
+        out: list[Any] = []
+        for text, id_ in zip(texts, ids or [None] * len(texts), strict=True):
+            norm = normalize_text(text)
+            if not isinstance(norm, NormalizedText):
+                out.append(ScoreError(norm.code, norm.message, id_))
+                continue
+            positive = "love" in norm.text
+            scores = {"negative": 0.1, "neutral": 0.2, "positive": 0.7} if positive else {
+                "negative": 0.6, "neutral": 0.3, "positive": 0.1}  # fmt: skip
+            tokens = None
+            if explain:
+                from affectlens.schema import TokenEvidence
+
+                tokens = tuple(TokenEvidence(text=w, start=0, end=len(w)) for w in norm.text.split())
+            out.append(Prediction(
+                label="positive" if positive else "negative", scores=scores, valence=scores["positive"] - 0.1,
+                emotions={"joy": 0.5, "neutral": 0.1}, emotions_predicted=("joy",),
+                components={"neural": None, "lexicon": None}, model=self.model_info, id=id_, tokens=tokens,
+            ))  # fmt: skip
+        return out
+
+
+class Metrics:
+    def __init__(self, fail: bool = False) -> None:
+        self.records: list[dict[str, Any]] = []
+        self.fail = fail
+
+    def add_metric(self, **kwargs: Any) -> None:
+        if self.fail:
+            raise ValueError("metrics backend down")
+        self.records.append(kwargs)
+
+
+class Context:
+    """The parts of ts.context.Context the handler uses."""
+
+    def __init__(self, headers: list[dict[str, Any]] | None = None, yaml_config: dict[str, Any] | None = None,
+                 model_dir: str | None = None, metrics: Metrics | None = None) -> None:  # fmt: skip
+        self.model_name = "affectlens"
+        self.system_properties = {"model_dir": model_dir, "gpu_id": None, "batch_size": 16}
+        self.model_yaml_config = yaml_config or {}
+        self.metrics = metrics if metrics is not None else Metrics()
+        self.headers = headers or []
+        self.status: dict[int, tuple[int, str]] = {}
+        self.content_type: dict[int, str] = {}
+
+    def get_all_request_header(self, idx: int) -> dict[str, Any]:
+        return self.headers[idx] if idx < len(self.headers) else {}
+
+    def set_response_status(self, code: int = 200, phrase: str = "", idx: int = 0) -> None:
+        self.status[idx] = (code, phrase)
+
+    def set_response_content_type(self, idx: int, value: str) -> None:
+        self.content_type[idx] = value
+
+
+def req(body: Any, content_type: str | None = "application/json") -> tuple[dict[str, Any], dict[str, Any]]:
+    """One TorchServe request row (raw bytes, as with decode_input_request=false) and its headers."""
+    if isinstance(body, dict | list) and content_type == "application/json":
+        body = json.dumps(body).encode()
+    elif isinstance(body, str):
+        body = body.encode()
+    headers: dict[str, Any] = {"body": {"content-type": content_type or ""}}
+    if content_type is not None:
+        headers["Content-Type"] = content_type
+    return {"body": bytearray(body)}, headers
+
+
+def run(service: Any, *requests: tuple[dict[str, Any], dict[str, Any]], ctx: Context | None = None
+        ) -> tuple[list[tuple[int, Any]], Context]:  # fmt: skip
+    ctx = ctx or Context()
+    ctx.headers = [h for _, h in requests]
+    out = service.handle([r for r, _ in requests], ctx)
+    assert isinstance(out, list) and len(out) == len(requests)
+    answers = []
+    for i, payload in enumerate(out):
+        assert isinstance(payload, bytes)
+        assert ctx.content_type[i] == "application/json"
+        answers.append((ctx.status.get(i, (200, ""))[0], json.loads(payload.decode("utf-8"))))
+    return answers, ctx
+
+
+def check_schema(entry: dict[str, Any]) -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    jsonschema.validate(entry, json_schema())
+
+
+@pytest.fixture
+def engine() -> FakeEngine:
+    return FakeEngine()
+
+
+@pytest.fixture
+def service(engine: FakeEngine) -> Any:
+    return H.AffectlensService(
+        engine=engine, config=H.HandlerConfig(max_text_chars=100, max_texts=5, max_explain_texts=2)
+    )
+
+
+# -- happy paths -----------------------------------------------------------------------------------
+def test_single_text_gives_one_prediction_object_with_model_and_id(service: Any) -> None:
+    [(status, body)], _ = run(service, req({"text": "I love it", "id": "r1"}))
+    assert status == 200
+    assert body["id"] == "r1" and body["label"] == "positive"
+    assert body["model"] == {"name": "fake-model", "version": "1.2.3"}
+    assert "tokens" not in body
+    check_schema(body)
+
+
+def test_texts_list_gives_a_list_and_bad_items_get_inline_errors(service: Any) -> None:
+    [(status, body)], _ = run(service, req({"texts": ["I love it", "", "meh", "x" * 101], "ids": ["a", "b", 3, "d"]}))
+    assert status == 200 and isinstance(body, list) and len(body) == 4
+    assert body[0]["id"] == "a" and body[0]["label"] == "positive"
+    assert body[1] == {"id": "b", "error": {"code": "empty_text", "message": body[1]["error"]["message"]}}
+    assert body[2]["id"] == 3 and body[2]["label"] == "negative"
+    assert body[3]["id"] == "d" and body[3]["error"]["code"] == "text_too_long"
+    for entry in body:
+        check_schema(entry)
+
+
+def test_whole_server_side_batch_is_scored_with_one_engine_call(service: Any, engine: FakeEngine) -> None:
+    answers, _ = run(
+        service, req({"text": "I love it"}), req({"texts": ["bad day", "love"]}), req("hello", "text/plain")
+    )
+    assert len(engine.calls) == 1
+    assert engine.calls[0]["texts"] == ["I love it", "bad day", "love", "hello"]
+    assert [a[0] for a in answers] == [200, 200, 200]
+    assert answers[0][1]["label"] == "positive"
+    assert [e["label"] for e in answers[1][1]] == ["negative", "positive"]
+    assert answers[2][1]["label"] == "negative"
+
+
+def test_explain_requests_are_scored_together_and_get_tokens(service: Any, engine: FakeEngine) -> None:
+    answers, _ = run(service, req({"text": "I love it", "explain": True}), req({"text": "plain"}),
+                     req({"texts": ["a b", "c"], "explain": True}))  # fmt: skip
+    assert sorted((c["explain"], len(c["texts"])) for c in engine.calls) == [(False, 1), (True, 3)]
+    assert [t["text"] for t in answers[0][1]["tokens"]] == ["I", "love", "it"]
+    assert "tokens" not in answers[1][1]
+    assert all("tokens" in e for e in answers[2][1])
+    check_schema(answers[0][1])
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "text/plain; charset=utf-8", None])
+def test_text_plain_body_is_one_text(service: Any, content_type: str | None) -> None:
+    [(status, body)], _ = run(service, req("I love plain text", content_type))
+    assert status == 200 and body["label"] == "positive"
+
+
+def test_json_with_charset_and_missing_content_type_are_understood(service: Any) -> None:
+    [(s1, b1), (s2, b2)], _ = run(service, req(json.dumps({"text": "love"}), "application/json; charset=utf-8"),
+                                  req(json.dumps({"text": "love"}), None))  # fmt: skip
+    assert (s1, s2) == (200, 200) and b1["label"] == b2["label"] == "positive"
+
+
+def test_body_already_decoded_by_torchserve_is_accepted(service: Any) -> None:
+    """With decode_input_request=true TorchServe hands over a dict (JSON) or a str (text/*)."""
+    ctx = Context(headers=[{"Content-Type": "application/json"}, {"Content-Type": "text/plain"}])
+    out = service.handle([{"body": {"text": "love"}}, {"body": "love it"}], ctx)
+    assert [json.loads(o)["label"] for o in out] == ["positive", "positive"]
+
+
+# -- bad input -------------------------------------------------------------------------------------
+BAD_REQUESTS = [
+    ("empty body", req(b"", "application/json"), 400, "empty_body"),
+    ("no body at all", ({}, {}), 400, "empty_body"),
+    ("invalid JSON", req(b'{"text": "x"', "application/json"), 400, "invalid_json"),
+    ("JSON list", req([1, 2]), 400, "invalid_request"),
+    ("missing text", req({"txt": "x"}), 400, "missing_text"),
+    ("null text", req({"text": None}), 400, "missing_text"),
+    ("empty text", req({"text": "   "}), 400, "empty_text"),
+    ("text not a string", req({"text": 42}), 400, "not_a_string"),
+    ("non-UTF-8 JSON body", req(b'{"text": "caf\xe9"}', "application/json"), 400, "invalid_utf8"),
+    ("non-UTF-8 text body", req(b"\xff\xfe bad", "text/plain"), 400, "invalid_utf8"),
+    ("over-long text", req({"text": "x" * 101}), 400, "text_too_long"),
+    ("over-long plain text", req("y" * 101, "text/plain"), 400, "text_too_long"),
+    ("text and texts", req({"text": "a", "texts": ["b"]}), 400, "invalid_request"),
+    ("texts not a list", req({"texts": "abc"}), 400, "invalid_request"),
+    ("empty texts", req({"texts": []}), 400, "invalid_request"),
+    ("too many texts", req({"texts": ["a"] * 6}), 400, "too_many_texts"),
+    ("too many explained texts", req({"texts": ["a"] * 3, "explain": True}), 400, "too_many_texts"),
+    ("explain not a bool", req({"text": "a", "explain": "yes"}), 400, "invalid_request"),
+    ("id not a string", req({"text": "a", "id": [1]}), 400, "invalid_request"),
+    ("id a bool", req({"text": "a", "id": True}), 400, "invalid_request"),
+    ("ids of wrong length", req({"texts": ["a", "b"], "ids": ["1"]}), 400, "invalid_request"),
+    ("form body", ({}, {"Content-Type": "application/x-www-form-urlencoded"}), 415, "unsupported_media_type"),
+    ("multipart body", ({"text": bytearray(b"hi")}, {"Content-Type": "multipart/form-data; boundary=x"}), 415,
+     "unsupported_media_type"),
+    ("xml body", req(b"<text>hi</text>", "application/xml"), 415, "unsupported_media_type"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "request_", "status", "code"), BAD_REQUESTS, ids=[b[0] for b in BAD_REQUESTS])
+def test_bad_requests_get_a_json_error_that_says_what_is_wrong(
+    service: Any, name: str, request_: Any, status: int, code: str
+) -> None:
+    [(got_status, body)], ctx = run(service, request_)
+    assert (got_status, body["error"]["code"]) == (status, code), body
+    assert len(body["error"]["message"]) > 10
+    assert ctx.status[0][1]  # a reason phrase
+    check_schema(body)
+
+
+def test_error_echoes_the_id_when_known(service: Any) -> None:
+    [(status, body)], _ = run(service, req({"text": "", "id": "x-1"}))
+    assert status == 400 and body["id"] == "x-1" and body["error"]["code"] == "empty_text"
+
+
+def test_one_bad_request_in_a_batch_gets_its_own_error_the_others_are_answered(
+    service: Any, engine: FakeEngine
+) -> None:
+    answers, _ = run(service, req({"text": "love"}), req(b"{oops", "application/json"), req({"text": ""}),
+                     req({"text": "bad"}))  # fmt: skip
+    assert [a[0] for a in answers] == [200, 400, 400, 200]
+    assert answers[1][1]["error"]["code"] == "invalid_json"
+    assert answers[2][1]["error"]["code"] == "empty_text"
+    assert len(engine.calls) == 1
+
+
+# -- failures --------------------------------------------------------------------------------------
+def test_engine_failure_is_isolated_to_the_request_that_caused_it(caplog: pytest.LogCaptureFixture) -> None:
+    engine = FakeEngine(fail_on="boom")
+    service = H.AffectlensService(engine=engine)
+    answers, _ = run(service, req({"text": "love"}), req({"text": "boom"}), req({"texts": ["bad", "worse"]}))
+    assert [a[0] for a in answers] == [200, 500, 200]
+    assert answers[1][1]["error"]["code"] == "internal_error"
+    assert "engine exploded" in caplog.text  # logged with its traceback
+    assert len(engine.calls) == 4  # the batch, then each request alone
+
+
+def test_engine_that_always_fails_answers_500_json_and_keeps_the_handler_alive() -> None:
+    service = H.AffectlensService(engine=FakeEngine(always_fail=True))
+    answers, _ = run(service, req({"text": "a"}), req({"text": "b"}))
+    assert [(s, b["error"]["code"]) for s, b in answers] == [(500, "internal_error")] * 2
+    service.engine = FakeEngine()
+    service.timer = H.StageTimer(service.engine)
+    [(status, _)], _ = run(service, req({"text": "a"}))
+    assert status == 200
+
+
+def test_decoder_crash_is_a_500_for_that_request_only(service: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    original = service.decoder.decode
+
+    def decode(row: Any, content_type: str | None) -> Any:
+        if row.get("body") == bytearray(b"crash"):
+            raise KeyError("unexpected")
+        return original(row, content_type)
+
+    monkeypatch.setattr(service.decoder, "decode", decode)
+    answers, _ = run(service, req("crash", "text/plain"), req({"text": "love"}))
+    assert [a[0] for a in answers] == [500, 200]
+
+
+def test_engine_returning_the_wrong_number_of_results_is_a_500() -> None:
+    class Short(FakeEngine):
+        def score_batch(self, texts: Sequence[object], **kw: Any) -> list[Any]:
+            return super().score_batch(texts, **kw)[:-1]
+
+    answers, _ = run(H.AffectlensService(engine=Short()), req({"text": "a"}))
+    assert answers[0][0] == 500
+
+
+# -- metrics ---------------------------------------------------------------------------------------
+def test_stage_timings_and_batch_size_are_emitted(service: Any) -> None:
+    _, ctx = run(service, req({"text": "love"}), req({"text": ""}), req({"texts": ["a", "b"]}))
+    records = ctx.metrics.records
+    stages = {
+        dim.value for r in records if r["name"] == H.STAGE_METRIC for dim in r["dimensions"] if dim.name == "Stage"
+    }
+    assert stages == {"tokenize", "lexicon", "neural", "ensemble"}
+    for r in records:
+        names = [d.name for d in r["dimensions"]]
+        assert names[:2] == ["ModelName", "Level"]  # the order the metrics YAML declares
+        assert r["value"] >= 0
+    [batch] = [r for r in records if r["name"] == H.BATCH_METRIC]
+    assert batch["value"] == 3
+
+
+def test_metrics_failure_never_fails_a_request(engine: FakeEngine) -> None:
+    service = H.AffectlensService(engine=engine)
+    answers, _ = run(service, req({"text": "love"}), ctx=Context(metrics=Metrics(fail=True)))
+    assert answers[0][0] == 200
+
+
+def test_stage_timer_times_only_what_it_could_instrument() -> None:
+    class Bare:
+        def score_batch(self, texts: Sequence[object], **kw: Any) -> list[Any]:
+            return []
+
+    timer = H.StageTimer(Bare())
+    with timer.measure() as spent:
+        pass
+    assert set(spent) == {"ensemble"}
+
+
+# -- configuration and initialization --------------------------------------------------------------
+def test_handler_config_rejects_unknown_keys_and_bad_values() -> None:
+    with pytest.raises(ValueError, match="unknown handler config keys"):
+        H.HandlerConfig.from_mapping({"max_txt": 3})
+    with pytest.raises(ValueError, match="max_texts"):
+        H.HandlerConfig.from_mapping({"max_texts": 0})
+    with pytest.raises(ValueError, match="mode"):
+        H.HandlerConfig.from_mapping({"mode": "magic"})
+    with pytest.raises(ValueError, match="use_nrc"):
+        H.HandlerConfig.from_mapping({"use_nrc": "no"})
+
+
+def test_handler_config_reads_the_archive_section_and_serve_overrides() -> None:
+    ctx = Context(yaml_config={"batchSize": 16, "handler": {"mode": "neural", "max_texts": 9}})
+    config = H.HandlerConfig.from_context(ctx, environ={H.OVERRIDES_ENV: json.dumps({"mode": "lexicon", "threads": 2})})
+    assert (config.mode, config.max_texts, config.threads) == ("lexicon", 9, 2)
+
+
+def test_initialize_builds_the_engine_from_the_archive_model_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    factory_module = ModuleType("fake_engine_factory_for_tests")
+    seen: dict[str, Any] = {}
+
+    def create_engine(config: Any, model_dir: str | None) -> FakeEngine:
+        seen.update(config=config, model_dir=model_dir)
+        return FakeEngine()
+
+    factory_module.create_engine = create_engine  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, factory_module.__name__, factory_module)
+    monkeypatch.delenv(H.OVERRIDES_ENV, raising=False)
+    ctx = Context(model_dir=str(tmp_path), yaml_config={"maxWorkers": 2, "handler": {
+        "engine_factory": "fake_engine_factory_for_tests:create_engine", "max_texts": 4}})  # fmt: skip
+    service = H.AffectlensService()
+    assert service.handle(None, ctx) is None  # TorchServe's initialization call
+    assert seen["model_dir"] == str(tmp_path)
+    assert seen["config"].max_texts == 4 and seen["config"].threads >= 1
+    answers, _ = run(service, req({"text": "love"}))
+    assert answers[0][0] == 200
+
+
+def test_initialize_failure_is_logged_and_raised(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv(H.OVERRIDES_ENV, raising=False)
+    ctx = Context(yaml_config={"handler": {"engine_factory": "no_such_module_here:create"}})
+    with pytest.raises(ModuleNotFoundError):
+        H.AffectlensService().initialize(ctx)
+    assert "failed to initialize" in caplog.text
