@@ -9,7 +9,7 @@ RUN ?= runs/finetune
 export HF_HUB_OFFLINE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-fast lint typecheck serve stop bench model evaluate archive clean
+.PHONY: help install test test-fast lint typecheck serve stop bench model ship evaluate archive clean
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-11s %s\n", $$1, $$2}'
@@ -51,9 +51,13 @@ model: install ## rebuild the default model: fine-tune, export (int8 + fp16), ca
 	$(BIN)/affectlens train --data-dir $(DATA) --output-dir $(RUN)
 	$(BIN)/affectlens export $(RUN)/best -o $(RUN)/model --version $$($(BIN)/python -c 'import affectlens; print(affectlens.__version__)')
 	$(BIN)/affectlens calibrate --model $(RUN)/model --holdout $(RUN)/holdout.jsonl
+	@echo "evaluate it (make evaluate MODEL=$(RUN)/model), then ship it: make ship RUN=$(RUN)"
 
-evaluate: install ## validation report for the default model into reports/validation/
-	$(BIN)/affectlens evaluate --data-dir $(DATA) -o reports/validation
+ship: install ## copy $(RUN)/model (int8, tokenizer, calibration, card) into affectlens/default_model/
+	$(BIN)/python -m affectlens.export.ship $(RUN)/model
+
+evaluate: install ## validation report (default model, or MODEL=dir) into reports/validation/
+	$(BIN)/affectlens evaluate --data-dir $(DATA) -o reports/validation $(if $(MODEL),--model $(MODEL))
 
 archive: install ## build the TorchServe archive into model_store/
 	$(BIN)/affectlens archive

@@ -327,6 +327,9 @@ class ServeConfig:
     system_metrics: bool = False  # TorchServe's host CPU/memory/disk metrics (a collector process per minute)
     ready_timeout_s: float = 300.0
     handler_overrides: Mapping[str, Any] = field(default_factory=dict)  # engine options (mode, threads, ...)
+    # TorchServe always opens its gRPC APIs (affectlens does not use them). They listen on ``host`` too, on
+    # these ports, or on free ports picked at start when None (so two servers on one machine never clash).
+    grpc_ports: tuple[int, int] | None = None
     jvm_options: str = "-Xmx512m -XX:+UseSerialGC"
 
     def __post_init__(self) -> None:
@@ -364,6 +367,10 @@ def server_properties(config: ServeConfig) -> str:
         "inference_address": config.url(config.inference_port),
         "management_address": config.url(config.management_port),
         "metrics_address": config.url(config.metrics_port),
+        "grpc_inference_address": config.host,
+        "grpc_management_address": config.host,
+        "grpc_inference_port": str((config.grpc_ports or (7070, 7071))[0]),
+        "grpc_management_port": str((config.grpc_ports or (7070, 7071))[1]),
         "model_store": str(store),
         "enable_model_api": "false",
         "disable_token_authorization": "false" if config.token_auth else "true",
@@ -456,6 +463,21 @@ def write_server_files(config: ServeConfig) -> dict[str, Path]:
     paths["log_config"].write_text(log4j_config(config.log_level), encoding="utf-8")
     paths["metrics"].write_text(yaml.safe_dump(metrics_config(), sort_keys=False), encoding="utf-8")
     return paths
+
+
+def _pick_free_ports(host: str, n: int) -> tuple[int, int]:
+    """Ports the OS reports free on ``host`` right now (for TorchServe's unused gRPC APIs)."""
+    sockets = []
+    try:
+        for _ in range(n):
+            sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+            sock.bind((host, 0))
+            sockets.append(sock)
+        ports = [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+    return ports[0], ports[1]
 
 
 def check_ports_free(host: str, ports: Iterable[int]) -> None:
@@ -656,6 +678,8 @@ def start_server(config: ServeConfig, *, foreground: bool = False, check_ports: 
                                   f"{previous.prediction_url}); run `affectlens stop` first")  # fmt: skip
     if check_ports:
         check_ports_free(config.host, (config.inference_port, config.management_port, config.metrics_port))
+    if config.grpc_ports is None:
+        config = replace(config, grpc_ports=_pick_free_ports(config.host, 2))
     try:
         ensure_archive(config.archive, force=rebuild)
     except PermissionError as exc:
