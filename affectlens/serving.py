@@ -465,19 +465,18 @@ def write_server_files(config: ServeConfig) -> dict[str, Path]:
     return paths
 
 
-def _pick_free_ports(host: str, n: int) -> tuple[int, int]:
-    """Ports the OS reports free on ``host`` right now (for TorchServe's unused gRPC APIs)."""
+def free_ports(n: int, host: str = DEFAULT_HOST) -> list[int]:
+    """``n`` different ports the OS reports free on ``host`` right now (tests, benchmarks, gRPC)."""
     sockets = []
     try:
         for _ in range(n):
             sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
             sock.bind((host, 0))
             sockets.append(sock)
-        ports = [sock.getsockname()[1] for sock in sockets]
+        return [sock.getsockname()[1] for sock in sockets]
     finally:
         for sock in sockets:
             sock.close()
-    return ports[0], ports[1]
 
 
 def check_ports_free(host: str, ports: Iterable[int]) -> None:
@@ -679,7 +678,8 @@ def start_server(config: ServeConfig, *, foreground: bool = False, check_ports: 
     if check_ports:
         check_ports_free(config.host, (config.inference_port, config.management_port, config.metrics_port))
     if config.grpc_ports is None:
-        config = replace(config, grpc_ports=_pick_free_ports(config.host, 2))
+        grpc = free_ports(2, config.host)
+        config = replace(config, grpc_ports=(grpc[0], grpc[1]))
     try:
         ensure_archive(config.archive, force=rebuild)
     except PermissionError as exc:

@@ -21,12 +21,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import socket
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 from typing import Any
+
+from affectlens.serving import free_ports
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -122,17 +123,6 @@ def run_child(spec: dict[str, Any], timeout: float) -> dict[str, Any]:
         if line.startswith("RESULT "):
             return dict(json.loads(line[7:]))
     raise RuntimeError(f"{spec['kind']} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 def start_server(tmp: Path, mode: str, no_parser: bool) -> tuple[str, Path]:

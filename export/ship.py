@@ -20,9 +20,13 @@ SHIPPED = ("model_int8.onnx", "tokenizer.json", "calibration.json", "export_repo
 
 def ship_default_model(source: Path, target: Path | None = None) -> Path:
     target = target or default_model_dir()
-    missing = [name for name in ("model_int8.onnx", "tokenizer.json", "calibration.json") if not (source / name).is_file()]
+    missing = [
+        name for name in ("model_int8.onnx", "tokenizer.json", "calibration.json") if not (source / name).is_file()
+    ]
     if missing:
-        raise SystemExit(f"{source} lacks {', '.join(missing)}: run `affectlens export` and `affectlens calibrate` first")
+        raise SystemExit(
+            f"{source} lacks {', '.join(missing)}: run `affectlens export` and `affectlens calibrate` first"
+        )
     target.mkdir(parents=True, exist_ok=True)
     for name in SHIPPED:
         if (source / name).is_file():

@@ -201,15 +201,6 @@ def test_cli_via(tmp_path: Path, serve: FakeServe, capsys: pytest.CaptureFixture
 
 
 # -- a real TorchServe ------------------------------------------------------------------------------
-def _free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    try:
-        for s in socks:
-            s.bind(("127.0.0.1", 0))
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 @pytest.mark.slow
@@ -223,7 +214,7 @@ def test_rest_mode_against_a_real_torchserve(tmp_path: Path) -> None:
     from affectlens.engine import Engine, EngineConfig
 
     run_dir, store = tmp_path / "run", tmp_path / "store"
-    inference, management, metrics = _free_ports(3)
+    inference, management, metrics = serving.free_ports(3)
     args = ["--run-dir", str(run_dir), "--model-store", str(store), "--inference-port", str(inference),
             "--management-port", str(management), "--metrics-port", str(metrics), "--lexicon-only",
             "--timeout", "240"]  # fmt: skip

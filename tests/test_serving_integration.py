@@ -21,6 +21,7 @@ import pytest
 
 from affectlens import serving
 from affectlens.schema import json_schema
+from affectlens.serving import free_ports
 
 pytest.importorskip("ts", reason="needs the serve extra (torchserve)")
 requests = pytest.importorskip("requests")
@@ -31,19 +32,6 @@ if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
 
 MAX_BATCH_DELAY_MS = 30  # long enough that concurrent requests reliably share a batch in this test
 BATCH_SIZE = 8
-
-
-def free_ports(n: int) -> list[int]:
-    socks = []
-    try:
-        for _ in range(n):
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-        return [s.getsockname()[1] for s in socks]
-    finally:
-        for s in socks:
-            s.close()
 
 
 class Server:

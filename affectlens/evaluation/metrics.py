@@ -62,14 +62,21 @@ def multilabel_micro_f1(y_true: ArrayLike, y_pred: ArrayLike) -> float:
     return 2 * tp / denom if denom else 0.0
 
 
-def expected_calibration_error(probs: ArrayLike, y_true: ArrayLike, n_bins: int = 15) -> float:
-    """Top-label ECE with equal-width confidence bins (Guo et al. 2017)."""
+def _confidence_bins(
+    probs: ArrayLike, y_true: ArrayLike, n_bins: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(confidence, correct, bin index, bin edges) for top-label calibration metrics."""
     p = np.asarray(probs, dtype=float)
-    t = np.asarray(y_true, dtype=int)
     confidence = p.max(axis=1)
-    correct = (p.argmax(axis=1) == t).astype(float)
+    correct = (p.argmax(axis=1) == np.asarray(y_true, dtype=int)).astype(float)
     edges = np.linspace(0.0, 1.0, n_bins + 1)
     bins = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, n_bins - 1)
+    return confidence, correct, bins, edges
+
+
+def expected_calibration_error(probs: ArrayLike, y_true: ArrayLike, n_bins: int = 15) -> float:
+    """Top-label ECE with equal-width confidence bins (Guo et al. 2017)."""
+    confidence, correct, bins, _ = _confidence_bins(probs, y_true, n_bins)
     ece = 0.0
     for b in range(n_bins):
         in_bin = bins == b
@@ -80,12 +87,7 @@ def expected_calibration_error(probs: ArrayLike, y_true: ArrayLike, n_bins: int 
 
 def reliability_bins(probs: ArrayLike, y_true: ArrayLike, n_bins: int = 15) -> list[dict[str, float]]:
     """Per-bin confidence, accuracy and count for a reliability diagram."""
-    p = np.asarray(probs, dtype=float)
-    t = np.asarray(y_true, dtype=int)
-    confidence = p.max(axis=1)
-    correct = (p.argmax(axis=1) == t).astype(float)
-    edges = np.linspace(0.0, 1.0, n_bins + 1)
-    bins = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, n_bins - 1)
+    confidence, correct, bins, edges = _confidence_bins(probs, y_true, n_bins)
     out = []
     for b in range(n_bins):
         in_bin = bins == b
