@@ -49,7 +49,7 @@ bench: install ## benchmarks (ratios measured side by side in one run)
 
 model: install ## rebuild the default model: fine-tune, export (int8 + fp16), calibrate (hours on CPU)
 	$(BIN)/affectlens train --data-dir $(DATA) --output-dir $(RUN)
-	$(BIN)/affectlens export $(RUN)/best -o $(RUN)/model --version $$($(BIN)/python -c 'import affectlens; print(affectlens.__version__)')
+	$(BIN)/affectlens export $(RUN)/best -o $(RUN)/model --data-dir $(DATA) --version $$($(BIN)/python -c 'import affectlens; print(affectlens.__version__)')
 	$(BIN)/affectlens calibrate --model $(RUN)/model --holdout $(RUN)/holdout.jsonl
 	@echo "evaluate it (make evaluate MODEL=$(RUN)/model), then ship it: make ship RUN=$(RUN)"
 

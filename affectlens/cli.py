@@ -99,6 +99,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             version=args.version,
             fp16=not args.no_fp16,
             keep_fp32=args.keep_fp32,
+            data_dir=args.data_dir,
         )
     )
     print(json.dumps(report, indent=2))
@@ -128,6 +129,7 @@ def _add_export(sub: Any) -> None:
     p.add_argument("--version", default=__version__)
     p.add_argument("--no-fp16", action="store_true", help="skip the fp16 (GPU) graph")
     p.add_argument("--keep-fp32", action="store_true", help="keep the fp32 graph (~90 MB)")
+    p.add_argument("--data-dir", default=None, help="also check int8 vs fp32 on the validation splits here")
     p.set_defaults(func=cmd_export)
 
 

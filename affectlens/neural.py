@@ -36,6 +36,10 @@ class NeuralConfig:
     inter_op_threads: int = 1
     batch_size: int = 32
     max_length: int | None = None  # None: the model's own max_length
+    # Dynamic int8 quantization scales activations per run, so a text's scores would depend on the texts
+    # batched with it (by up to ~0.02 in probability). By default int8 graphs therefore run one text per call:
+    # results never depend on batch composition. True trades that guarantee for batched throughput.
+    int8_batching: bool = False
 
     def __post_init__(self) -> None:
         if self.provider not in {"auto", "cpu", "cuda"}:
@@ -159,10 +163,17 @@ class NeuralModel:
             return out
         encodings = self.encode(texts)
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        for start in range(0, len(order), self.config.batch_size):
-            idx = order[start : start + self.config.batch_size]
+        for start in range(0, len(order), self.run_batch_size):
+            idx = order[start : start + self.run_batch_size]
             out[idx] = self._run([encodings[i] for i in idx])
         return out
+
+    @property
+    def run_batch_size(self) -> int:
+        """Texts per ONNX Runtime call: 1 for int8 graphs unless ``int8_batching`` (see NeuralConfig)."""
+        if self.variant == "int8" and not self.config.int8_batching:
+            return 1
+        return self.config.batch_size
 
     def _run(self, encodings: Sequence[Any]) -> np.ndarray:
         width = max(len(e.ids) for e in encodings)

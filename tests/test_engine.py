@@ -69,10 +69,11 @@ def test_batch_equals_single(engines: dict[str, Engine], mode: str) -> None:
         alone = engine.score(text)
         assert isinstance(alone, Prediction) and isinstance(together, Prediction)
         assert alone.label == together.label
-        assert alone.emotions_predicted == together.emotions_predicted or mode != "lexicon"
-        # int8 dynamic quantization scales activations per batch: tiny differences, same decisions.
-        for key in alone.scores:
-            assert alone.scores[key] == pytest.approx(together.scores[key], abs=0.01 if mode != "lexicon" else 1e-12)
+        assert alone.emotions_predicted == together.emotions_predicted
+        # int8 graphs run one text per call (NeuralConfig.int8_batching=False): equal up to float rounding
+        # of the numpy stacker.
+        assert alone.scores == pytest.approx(together.scores, abs=1e-9)
+        assert alone.emotions == pytest.approx(together.emotions, abs=1e-9)
 
 
 def test_empty_batch_and_mismatched_ids(engines: dict[str, Engine]) -> None:
