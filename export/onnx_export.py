@@ -57,7 +57,7 @@ class ExportConfig:
     keep_fp32: bool = False  # the fp32 graph is large (~90 MB); the default model ships int8 only
     probe_texts: Sequence[str] = field(default_factory=lambda: list(PROBE_TEXTS))
     data_dir: str | None = None  # if set: int8 vs fp32 on the validation splits (agreement and macro metrics)
-    min_agreement: float = 0.975  # the issue asks 0.99; this model measures 0.980 (see MODEL_CARD.md)
+    min_agreement: float = 0.975  # the issue asks 0.99; this model measures 0.979 (see MODEL_CARD.md)
     max_metric_drop: float = 0.005
 
 
