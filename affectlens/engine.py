@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from affectlens import __version__
+from affectlens.ensemble import Calibration, sigmoid, softmax
 from affectlens.errors import ConfigError
 from affectlens.labels import EMOTION_LABELS, NUM_SENTIMENT, SENTIMENT_LABELS
 from affectlens.lexicons import LexiconAnalysis, LexiconConfig, LexiconPipeline
@@ -74,16 +75,6 @@ def lexicon_sentiment_scores(compound: np.ndarray) -> np.ndarray:
     return out
 
 
-def _softmax(z: np.ndarray) -> np.ndarray:
-    z = z - z.max(axis=1, keepdims=True)
-    e = np.exp(z)
-    return np.asarray(e / e.sum(axis=1, keepdims=True))
-
-
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return np.asarray(1.0 / (1.0 + np.exp(-z)))
-
-
 @dataclass
 class _Scored:
     """Probabilities and evidence for a list of valid texts (internal)."""
@@ -103,11 +94,9 @@ class Engine:
         self.model_dir = Path(self.config.model_dir) if self.config.model_dir else default_model_dir()
         self.lexicon = LexiconPipeline(self.config.lexicon)
         self.neural: NeuralModel | None = None
-        self.calibration: Any = None
+        self.calibration: Calibration | None = None
         if self.mode != "lexicon":
             self.neural = NeuralModel(self.model_dir, self.config.neural)
-            from affectlens.ensemble import Calibration
-
             self.calibration = Calibration.load_optional(self.model_dir)
             if self.calibration is None:
                 log.warning("no calibration.json in %s: using raw neural probabilities", self.model_dir)
@@ -140,10 +129,11 @@ class Engine:
             texts_ok = [n.text for n in clean if isinstance(n, NormalizedText)]
             scored = self._score_texts(texts_ok, with_lexicon=explain)
             attributions = self._attributions(texts_ok, scored) if explain else None
+            thresholds = self._emotion_thresholds()
             for k, i in enumerate(valid):
                 norm = normalized[i]
                 assert isinstance(norm, NormalizedText)
-                results[i] = self._prediction(k, scored, ids[i], norm.warnings, attributions)
+                results[i] = self._prediction(k, scored, thresholds, ids[i], norm.warnings, attributions)
         return [r for r in results if r is not None]
 
     # -- internals --------------------------------------------------------------------------------
@@ -157,7 +147,7 @@ class Engine:
         logits = self.neural.logits(texts)
         sent_logits, emo_logits = logits[:, :NUM_SENTIMENT], logits[:, NUM_SENTIMENT:]
         if self.calibration is None:
-            return _Scored(_softmax(sent_logits), _sigmoid(emo_logits), lexicon, logits)
+            return _Scored(softmax(sent_logits), sigmoid(emo_logits), lexicon, logits)
         if self.mode == "hybrid":
             assert lexicon is not None
             features = np.stack([a.features for a in lexicon])
@@ -206,6 +196,7 @@ class Engine:
         self,
         k: int,
         scored: _Scored,
+        thresholds: np.ndarray,
         id_: str | None,
         warnings: tuple[str, ...],
         attributions: list[list[float | None]] | None,
@@ -213,11 +204,10 @@ class Engine:
         probs = scored.sentiment[k]
         label = SENTIMENT_LABELS[int(np.argmax(probs))]
         emotions = scored.emotions[k]
-        thresholds = self._emotion_thresholds()
         predicted = tuple(EMOTION_LABELS[j] for j in np.argsort(-emotions) if emotions[j] >= thresholds[j])
         components: dict[str, Any] = {"neural": None, "lexicon": None}
         if scored.neural_logits is not None:
-            raw = _softmax(scored.neural_logits[k : k + 1, :NUM_SENTIMENT])[0]
+            raw = softmax(scored.neural_logits[k : k + 1, :NUM_SENTIMENT])[0]
             components["neural"] = {
                 "label": SENTIMENT_LABELS[int(np.argmax(raw))],
                 "scores": dict(zip(SENTIMENT_LABELS, map(float, raw), strict=True)),
@@ -239,7 +229,6 @@ class Engine:
             }
         tokens = None
         if attributions is not None and analysis is not None:
-            lex = analysis
             tokens = tuple(
                 TokenEvidence(
                     text=t.text,
@@ -253,7 +242,7 @@ class Engine:
                     emoji_valence=t.emoji_valence,
                     attribution=attributions[k][j],
                 )
-                for j, t in enumerate(lex.tokens)
+                for j, t in enumerate(analysis.tokens)
             )
         valence = float(np.clip(probs[2] - probs[0], -1.0, 1.0))
         if self.neural is None and analysis is not None:
