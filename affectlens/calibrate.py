@@ -20,7 +20,7 @@ import numpy as np
 
 from affectlens import __version__
 from affectlens.datasets import DatasetError, LabeledText
-from affectlens.ensemble import Calibration, EmotionCalibrator, SentimentStacker, fit_temperature
+from affectlens.ensemble import Calibration, EmotionCalibrator, SentimentStacker, choose_stacker, fit_temperature
 from affectlens.labels import EMOTION_LABELS, NUM_SENTIMENT
 from affectlens.lexicons import LexiconConfig, LexiconPipeline
 from affectlens.lexicons.features import FEATURE_NAMES, FEATURE_VERSION
@@ -58,10 +58,13 @@ def fit_calibration(
     neural: NeuralModel,
     lexicon: LexiconPipeline,
     *,
-    class_weight_power: float = 0.5,
-    C: float = 1.0,
+    class_weight_power: float | None = None,
+    alpha: float | None = None,
 ) -> Calibration:
-    """Fit temperature, sentiment stacker and emotion calibrator on ``rows``."""
+    """Fit temperature, sentiment stacker and emotion calibrator on ``rows``.
+
+    ``alpha`` and ``class_weight_power`` left as None are chosen by 5-fold cross-validation on ``rows``.
+    """
     sent_rows = [r for r in rows if r.sentiment is not None and not r.polarity_only]
     emo_rows = [r for r in rows if r.emotions is not None]
     if len(sent_rows) < 50 or len(emo_rows) < 50:
@@ -73,7 +76,16 @@ def fit_calibration(
     emo_y = np.zeros((len(emo_rows), len(EMOTION_LABELS)), dtype=int)
     for i, r in enumerate(emo_rows):
         emo_y[i, list(r.emotions or ())] = 1
-    stacker = SentimentStacker(C=C, class_weight_power=class_weight_power).fit(sent_logits, features, y)
+    if alpha is None or class_weight_power is None:
+        stacker, cv_table = choose_stacker(
+            sent_logits,
+            features,
+            y,
+            alphas=(0.03, 0.1, 0.3, 1.0, 3.0) if alpha is None else (alpha,),
+            class_weight_powers=(0.0, 0.5, 1.0) if class_weight_power is None else (class_weight_power,),
+        )
+    else:
+        stacker, cv_table = SentimentStacker(alpha, class_weight_power).fit(sent_logits, features, y), {}
     info: dict[str, Any] = {
         "fitted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "affectlens_version": __version__,
@@ -81,6 +93,8 @@ def fit_calibration(
         "sentiment_rows": len(sent_rows),
         "emotion_rows": len(emo_rows),
         "sources": sorted({r.source for r in rows}),
+        "stacker_choice": {"alpha": stacker.alpha, "class_weight_power": stacker.class_weight_power},
+        "stacker_cv_macro_score": cv_table,
         "lexicon": {"use_nrc": lexicon.config.use_nrc, "use_parser": lexicon.config.use_parser},
     }
     return Calibration(
@@ -98,7 +112,7 @@ def run(args: argparse.Namespace) -> int:
     neural = NeuralModel(model_dir, NeuralConfig(provider="cpu"))
     lexicon = LexiconPipeline(LexiconConfig(use_nrc=not args.no_nrc))
     calibration = fit_calibration(
-        read_holdout(args.holdout), neural, lexicon, class_weight_power=args.class_weight_power, C=args.C
+        read_holdout(args.holdout), neural, lexicon, class_weight_power=args.class_weight_power, alpha=args.alpha
     )
     path = calibration.save(model_dir)
     print(json.dumps({"written": str(path), **calibration.info}, indent=2))
@@ -109,7 +123,17 @@ def register_command(sub: Any, name: str, help_text: str) -> None:
     p = sub.add_parser(name, help=help_text)
     p.add_argument("--model", required=True, help="model folder (calibration.json is written there)")
     p.add_argument("--holdout", required=True, help="held-out rows, e.g. runs/finetune/holdout.jsonl")
-    p.add_argument("--class-weight-power", type=float, default=0.5, help="0 = data prior, 1 = balanced classes")
-    p.add_argument("-C", type=float, default=1.0, help="inverse L2 strength of the stacker")
+    p.add_argument(
+        "--class-weight-power",
+        type=float,
+        default=None,
+        help="0 = data prior, 1 = balanced classes (default: chosen by cross-validation on the hold-out)",
+    )
+    p.add_argument(
+        "--alpha",
+        type=float,
+        default=None,
+        help="L2 penalty on the lexicon weights (default: chosen by cross-validation on the hold-out)",
+    )
     p.add_argument("--no-nrc", action="store_true", help="fit without the NRC lexicon (licence)")
     p.set_defaults(func=run)

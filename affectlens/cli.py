@@ -78,6 +78,9 @@ def cmd_train(args: argparse.Namespace) -> int:
             epochs=args.epochs,
             batch_size=args.batch_size,
             learning_rate=args.learning_rate,
+            warmup_ratio=args.warmup_ratio,
+            emotion_loss_weight=args.emotion_loss_weight,
+            eval_every=args.eval_every,
             max_steps=args.max_steps,
             seed=args.seed,
             threads=args.threads,
@@ -114,6 +117,11 @@ def _add_train(sub: Any) -> None:
     p.add_argument("--epochs", type=float, default=1.6)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--learning-rate", type=float, default=8e-5)
+    p.add_argument("--warmup-ratio", type=float, default=0.06, help="share of steps with a rising learning rate")
+    p.add_argument(
+        "--emotion-loss-weight", type=float, default=0.3, help="weight of the emotion loss against the sentiment loss"
+    )
+    p.add_argument("--eval-every", type=int, default=800, help="validate and checkpoint every N steps")
     p.add_argument("--max-steps", type=int, default=0, help="stop after this many steps (0 = no limit)")
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--threads", type=int, default=0)

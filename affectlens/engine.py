@@ -9,6 +9,7 @@ from the code that serves requests. Bad items become ``ScoreError`` in place; th
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -32,6 +33,8 @@ MODES = ("hybrid", "neural", "lexicon")
 VADER_THRESHOLD = 0.05  # VADER's convention: compound >= 0.05 positive, <= -0.05 negative
 # GoEmotions labels that the NRC lexicon names too (lexicon-only emotions).
 NRC_TO_GOEMOTIONS = {e: e for e in ("anger", "disgust", "fear", "joy", "sadness", "surprise")}
+# Keys of ``score_batch(..., timings=...)``; the TorchServe handler's stage metric uses the same names.
+TIMING_STAGES = ("tokenize", "lexicon", "neural", "ensemble")
 
 
 def default_model_dir() -> Path:
@@ -112,11 +115,24 @@ class Engine:
         return self.score_batch([text], ids=None if id is None else [id], explain=explain)[0]
 
     def score_batch(
-        self, texts: Sequence[object], *, ids: Sequence[str | None] | None = None, explain: bool = False
+        self,
+        texts: Sequence[object],
+        *,
+        ids: Sequence[str | None] | None = None,
+        explain: bool = False,
+        timings: dict[str, float] | None = None,
     ) -> list[Result]:
-        """Score every item; bad items become ``ScoreError`` at their position."""
+        """Score every item; bad items become ``ScoreError`` at their position.
+
+        ``timings``: if given, this call's milliseconds per stage are added to it: ``tokenize`` and ``neural``
+        (ONNX Runtime; with a model only), ``lexicon``, and ``ensemble`` = the rest (normalization, calibration,
+        predictions), so they sum to the call's wall time. With ``explain`` the occlusion passes are included
+        (their tokenizer, lexicon and ONNX time in those stages). A call that raises adds nothing.
+        """
         if ids is not None and len(ids) != len(texts):
             raise ConfigError(f"got {len(texts)} texts but {len(ids)} ids")
+        start = time.perf_counter()
+        spent = None if timings is None else dict.fromkeys(self._timed_stages(), 0.0)
         ids = list(ids) if ids is not None else [None] * len(texts)
         normalized = [normalize_text(t, self.config.max_chars) for t in texts]
         valid = [i for i, n in enumerate(normalized) if isinstance(n, NormalizedText)]
@@ -127,24 +143,39 @@ class Engine:
         if valid:
             clean = [normalized[i] for i in valid]
             texts_ok = [n.text for n in clean if isinstance(n, NormalizedText)]
-            scored = self._score_texts(texts_ok, with_lexicon=explain)
-            attributions = self._attributions(texts_ok, scored) if explain else None
+            scored = self._score_texts(texts_ok, with_lexicon=explain, timings=spent)
+            attributions = self._attributions(texts_ok, scored, spent) if explain else None
             thresholds = self._emotion_thresholds()
             for k, i in enumerate(valid):
                 norm = normalized[i]
                 assert isinstance(norm, NormalizedText)
                 results[i] = self._prediction(k, scored, thresholds, ids[i], norm.warnings, attributions)
-        return [r for r in results if r is not None]
+        out = [r for r in results if r is not None]
+        if timings is not None and spent is not None:
+            spent["ensemble"] = max(0.0, (time.perf_counter() - start) * 1000.0 - sum(spent.values()))
+            for stage, ms in spent.items():
+                timings[stage] = timings.get(stage, 0.0) + ms
+        return out
 
     # -- internals --------------------------------------------------------------------------------
-    def _score_texts(self, texts: Sequence[str], with_lexicon: bool = False) -> _Scored:
+    def _timed_stages(self) -> tuple[str, ...]:
+        return TIMING_STAGES if self.neural is not None else ("lexicon",)
+
+    def _score_texts(
+        self, texts: Sequence[str], with_lexicon: bool = False, timings: dict[str, float] | None = None
+    ) -> _Scored:
         need_lexicon = self.mode != "neural" or with_lexicon
-        lexicon = self.lexicon.analyze_batch(texts) if need_lexicon else None
+        lexicon = None
+        if need_lexicon:
+            start = time.perf_counter()
+            lexicon = self.lexicon.analyze_batch(texts)
+            if timings is not None:
+                timings["lexicon"] = timings.get("lexicon", 0.0) + (time.perf_counter() - start) * 1000.0
         if self.neural is None:
             assert lexicon is not None
             compound = np.array([a.vader["compound"] for a in lexicon])
             return _Scored(lexicon_sentiment_scores(compound), self._lexicon_emotions(lexicon), lexicon, None)
-        logits = self.neural.logits(texts)
+        logits = self.neural.logits(texts, timings=timings)
         sent_logits, emo_logits = logits[:, :NUM_SENTIMENT], logits[:, NUM_SENTIMENT:]
         if self.calibration is None:
             return _Scored(softmax(sent_logits), sigmoid(emo_logits), lexicon, logits)
@@ -171,7 +202,9 @@ class Engine:
             return np.asarray(self.calibration.emotion_thresholds, dtype=float)
         return np.full(len(EMOTION_LABELS), 0.5 if self.neural is not None else 1e-9)
 
-    def _attributions(self, texts: Sequence[str], scored: _Scored) -> list[list[float | None]]:
+    def _attributions(
+        self, texts: Sequence[str], scored: _Scored, timings: dict[str, float] | None = None
+    ) -> list[list[float | None]]:
         """Occlusion through the whole pipeline: p(label | text) - p(label | text without the token)."""
         variants: list[str] = []
         owners: list[tuple[int, int]] = []
@@ -186,7 +219,7 @@ class Engine:
         out: list[list[float | None]] = [[None] * len(s) for s in spans]
         if not variants:
             return out
-        occluded = self._score_texts(variants)
+        occluded = self._score_texts(variants, timings=timings)
         labels = scored.sentiment.argmax(axis=1)
         for (i, j), row in zip(owners, occluded.sentiment, strict=True):
             out[i][j] = float(scored.sentiment[i, labels[i]] - row[labels[i]])

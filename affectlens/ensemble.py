@@ -2,8 +2,8 @@
 attributes end in ``_``, ``fit`` returns self, ``predict_proba``).
 
 * ``TemperatureScaler``: one temperature for the neural sentiment logits (neural-only mode).
-* ``SentimentStacker``: multinomial logistic regression over [neural sentiment logits, lexicon features,
-  a few interactions], followed by temperature scaling fitted on cross-fitted predictions.
+* ``SentimentStacker``: the neural sentiment logits as an offset plus a ridge-penalised correction from
+  the lexicon features (and their interactions with neural uncertainty), then temperature scaling.
 * ``EmotionCalibrator``: per-label Platt scaling of the 28 emotion logits and per-label thresholds
   chosen for F1 (shrunk toward one global threshold for rare labels).
 * ``Calibration``: the bundle saved as ``calibration.json`` (small, versioned, human-readable) next to the
@@ -25,7 +25,7 @@ import numpy as np
 from affectlens.errors import ConfigError, MissingDependencyError
 
 CALIBRATION_FILE = "calibration.json"
-CALIBRATION_FORMAT = 1
+CALIBRATION_FORMAT = 2
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -64,88 +64,93 @@ class TemperatureScaler:
         return softmax(np.asarray(logits, dtype=float) / self.temperature_)
 
 
-def stacker_inputs(neural_logits: np.ndarray | None, lexicon_features: np.ndarray | None) -> np.ndarray:
-    """The stacker's design matrix: neural logits (centred), lexicon features, neural x lexicon terms.
+def stacker_inputs(neural_logits: np.ndarray | None, lexicon_features: np.ndarray) -> np.ndarray:
+    """The stacker's lexicon design matrix: the features, and the features times neural uncertainty.
 
     The interactions let the stacker trust the lexicon more where the network is unsure (small logit
-    margin) — the cases (negation, emoji, contrast) where lexicon evidence is most informative.
+    margin): the cases (negation, emoji, contrast) where lexicon evidence could be most informative.
     """
-    parts = []
-    if neural_logits is not None:
-        z = np.asarray(neural_logits, dtype=float)
-        parts.append(z - z.mean(axis=1, keepdims=True))
-        p = softmax(z)
-        parts.append(1.0 - p.max(axis=1, keepdims=True))  # neural uncertainty
-    if lexicon_features is not None:
-        f = np.asarray(lexicon_features, dtype=float)
-        parts.append(f)
-        if neural_logits is not None:
-            parts.append(f * parts[1])  # lexicon features weighted by neural uncertainty
-    if not parts:
-        raise ConfigError("the stacker needs neural logits, lexicon features or both")
-    return np.concatenate(parts, axis=1)
+    f = np.asarray(lexicon_features, dtype=float)
+    if neural_logits is None:
+        return f
+    uncertainty = 1.0 - softmax(np.asarray(neural_logits, dtype=float)).max(axis=1, keepdims=True)
+    return np.concatenate([f, f * uncertainty], axis=1)
+
+
+def _centred(neural_logits: np.ndarray | None, n: int) -> np.ndarray:
+    if neural_logits is None:
+        return np.zeros((n, 3))
+    z = np.asarray(neural_logits, dtype=float)
+    return z - z.mean(axis=1, keepdims=True)
 
 
 class SentimentStacker:
-    """Logistic-regression stacker over neural logits and lexicon features, then temperature scaling.
+    """Neural logits as an offset plus a ridge-penalised lexicon correction, then temperature scaling.
 
-    ``class_weight_power`` interpolates between the data's class prior (0.0) and balanced classes (1.0);
-    ``C`` is the inverse L2 strength. ``cv`` folds produce out-of-fold predictions for the temperature.
+    ``score = a * centred_logits + W @ standardised(lexicon inputs) + b``. With the lexicon weights ``W``
+    penalised toward zero (``alpha``, on the mean loss), the stacker falls back to a rescaled network where
+    the lexicon adds nothing, so it cannot unlearn what the network knows from a small hold-out.
+    ``class_weight_power`` interpolates between the data's class prior (0.0) and balanced classes (1.0,
+    like the fine-tune, whose argmax targets macro recall). A final temperature, fitted without class
+    weights, makes the probabilities mean what they say; it never changes the argmax.
     """
 
-    def __init__(self, C: float = 1.0, class_weight_power: float = 0.0, cv: int = 5, seed: int = 0) -> None:
-        self.C = C
+    def __init__(self, alpha: float = 0.3, class_weight_power: float = 1.0) -> None:
+        self.alpha = alpha
         self.class_weight_power = class_weight_power
-        self.cv = cv
-        self.seed = seed
 
     def _weights(self, y: np.ndarray) -> np.ndarray:
         counts = np.bincount(y, minlength=3).astype(float)
         per_class = (counts.sum() / (3 * np.maximum(counts, 1))) ** self.class_weight_power
-        return np.asarray(per_class[y])
+        w = per_class[y]
+        return np.asarray(w / w.mean())
 
-    def _fit_lr(self, x: np.ndarray, y: np.ndarray) -> Any:
+    def fit(self, neural_logits: np.ndarray | None, lexicon_features: np.ndarray, y: np.ndarray) -> SentimentStacker:
         try:
-            from sklearn.linear_model import LogisticRegression
+            from scipy.optimize import minimize
         except ImportError as exc:
-            raise MissingDependencyError.for_extra("scikit-learn", "train") from exc
-        model = LogisticRegression(C=self.C, max_iter=2000)
-        model.fit(x, y, sample_weight=self._weights(y))
-        return model
-
-    def fit(
-        self, neural_logits: np.ndarray | None, lexicon_features: np.ndarray | None, y: np.ndarray
-    ) -> SentimentStacker:
+            raise MissingDependencyError.for_extra("scipy", "train") from exc
         y = np.asarray(y, dtype=int)
         x = stacker_inputs(neural_logits, lexicon_features)
         self.mean_ = x.mean(axis=0)
         self.scale_ = np.where(x.std(axis=0) > 1e-9, x.std(axis=0), 1.0)
         xs = (x - self.mean_) / self.scale_
-        rng = np.random.default_rng(self.seed)
-        folds = rng.permutation(len(y)) % self.cv
-        oof = np.zeros((len(y), 3))
-        for k in range(self.cv):
-            model = self._fit_lr(xs[folds != k], y[folds != k])
-            oof[folds == k] = model.decision_function(xs[folds == k])
-        self.temperature_ = fit_temperature(oof, y)
-        model = self._fit_lr(xs, y)
-        self.coef_ = model.coef_
-        self.intercept_ = model.intercept_
+        z = _centred(neural_logits, len(y))
+        w = self._weights(y)
+        onehot = np.eye(3)[y]
+        n, k = xs.shape
+
+        def loss_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
+            a, b, coef = theta[0], theta[1:4], theta[4:].reshape(3, k)
+            p = softmax(a * z + xs @ coef.T + b)
+            nll = -float((w * np.log(np.clip((p * onehot).sum(axis=1), 1e-12, 1.0))).mean())
+            r = (p - onehot) * w[:, None] / n
+            grad = np.concatenate([[(r * z).sum()], r.sum(axis=0), (r.T @ xs + self.alpha * coef).ravel()])
+            return nll + 0.5 * self.alpha * float((coef**2).sum()), grad
+
+        start = np.concatenate([[1.0], np.zeros(3 + 3 * k)])
+        theta = minimize(loss_and_grad, start, jac=True, method="L-BFGS-B").x
+        self.logit_scale_ = float(theta[0])
+        self.intercept_ = theta[1:4]
+        self.coef_ = theta[4:].reshape(3, k)
         self.n_features_in_ = x.shape[1]
+        self.temperature_ = 1.0
+        self.temperature_ = fit_temperature(self.decision_function(neural_logits, lexicon_features), y)
         return self
 
-    def decision_function(self, neural_logits: np.ndarray | None, lexicon_features: np.ndarray | None) -> np.ndarray:
+    def decision_function(self, neural_logits: np.ndarray | None, lexicon_features: np.ndarray) -> np.ndarray:
         x = (stacker_inputs(neural_logits, lexicon_features) - self.mean_) / self.scale_
-        return np.asarray(x @ self.coef_.T + self.intercept_)
+        z = _centred(neural_logits, len(x))
+        return np.asarray(self.logit_scale_ * z + x @ self.coef_.T + self.intercept_)
 
-    def predict_proba(self, neural_logits: np.ndarray | None, lexicon_features: np.ndarray | None) -> np.ndarray:
+    def predict_proba(self, neural_logits: np.ndarray | None, lexicon_features: np.ndarray) -> np.ndarray:
         return softmax(self.decision_function(neural_logits, lexicon_features) / self.temperature_)
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "C": self.C,
+            "alpha": self.alpha,
             "class_weight_power": self.class_weight_power,
-            "cv": self.cv,
+            "logit_scale": round(self.logit_scale_, 8),
             "coef": self.coef_.round(8).tolist(),
             "intercept": self.intercept_.round(8).tolist(),
             "mean": self.mean_.round(8).tolist(),
@@ -155,7 +160,8 @@ class SentimentStacker:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SentimentStacker:
-        model = cls(C=data["C"], class_weight_power=data["class_weight_power"], cv=data["cv"])
+        model = cls(alpha=data["alpha"], class_weight_power=data["class_weight_power"])
+        model.logit_scale_ = float(data["logit_scale"])
         model.coef_ = np.asarray(data["coef"], dtype=float)
         model.intercept_ = np.asarray(data["intercept"], dtype=float)
         model.mean_ = np.asarray(data["mean"], dtype=float)
@@ -163,6 +169,37 @@ class SentimentStacker:
         model.temperature_ = float(data["temperature"])
         model.n_features_in_ = model.coef_.shape[1]
         return model
+
+
+def choose_stacker(
+    neural_logits: np.ndarray,
+    lexicon_features: np.ndarray,
+    y: np.ndarray,
+    alphas: Sequence[float] = (0.03, 0.1, 0.3, 1.0, 3.0),
+    class_weight_powers: Sequence[float] = (0.0, 0.5, 1.0),
+    folds: int = 5,
+    seed: int = 0,
+) -> tuple[SentimentStacker, dict[str, float]]:
+    """Pick ``alpha`` and ``class_weight_power`` by cross-validated macro metrics on the fit rows
+    (mean of macro-F1 and macro recall), then refit on all rows. Returns the model and the CV table."""
+    from affectlens.evaluation.metrics import macro_f1, macro_recall
+
+    y = np.asarray(y, dtype=int)
+    fold = np.random.default_rng(seed).permutation(len(y)) % folds
+    table: dict[str, float] = {}
+    best: tuple[float, float, float] = (-1.0, 0.0, 0.0)
+    for power in class_weight_powers:
+        for alpha in alphas:
+            pred = np.zeros(len(y), dtype=int)
+            for k in range(folds):
+                train, test = fold != k, fold == k
+                model = SentimentStacker(alpha, power).fit(neural_logits[train], lexicon_features[train], y[train])
+                pred[test] = model.decision_function(neural_logits[test], lexicon_features[test]).argmax(axis=1)
+            score = (macro_f1(y, pred, 3) + macro_recall(y, pred, 3)) / 2
+            table[f"alpha={alpha},class_weight_power={power}"] = round(score, 5)
+            if score > best[0]:
+                best = (score, alpha, power)
+    return SentimentStacker(best[1], best[2]).fit(neural_logits, lexicon_features, y), table
 
 
 def best_f1_threshold(probs: np.ndarray, y: np.ndarray, grid: np.ndarray) -> tuple[float, float]:
@@ -184,10 +221,11 @@ class EmotionCalibrator:
 
     Labels with fewer than ``min_positives`` positives in the fit data keep ``a_ = 1, b_ = 0`` and the
     global threshold: their own estimate would be noise. ``shrinkage`` pulls every label's threshold
-    toward the global one by that many pseudo-positives.
+    toward the global one by that many pseudo-positives (0 by default: 5-fold CV on the training hold-out
+    gave macro-F1 0.368 with 0, 0.350 with 20 pseudo-positives).
     """
 
-    def __init__(self, min_positives: int = 8, shrinkage: float = 20.0) -> None:
+    def __init__(self, min_positives: int = 8, shrinkage: float = 0.0) -> None:
         self.min_positives = min_positives
         self.shrinkage = shrinkage
 

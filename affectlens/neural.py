@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,16 +157,26 @@ class NeuralModel:
     def encode(self, texts: Sequence[str]) -> list[Any]:
         return list(self.tokenizer.encode_batch(list(texts)))
 
-    def logits(self, texts: Sequence[str]) -> np.ndarray:
-        """Logits (n, 31) in input order. Texts are sorted by length into batches (dynamic padding)."""
+    def logits(self, texts: Sequence[str], timings: dict[str, float] | None = None) -> np.ndarray:
+        """Logits (n, 31) in input order. Texts are sorted by length into batches (dynamic padding).
+
+        ``timings``: when given, milliseconds are added to its ``tokenize`` and ``neural`` (padding and
+        ONNX Runtime calls) entries.
+        """
         out = np.zeros((len(texts), NUM_OUTPUTS), dtype=np.float32)
         if not texts:
             return out
+        t0 = time.perf_counter()
         encodings = self.encode(texts)
+        t1 = time.perf_counter()
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        t2 = time.perf_counter()
         for start in range(0, len(order), self.run_batch_size):
             idx = order[start : start + self.run_batch_size]
             out[idx] = self._run([encodings[i] for i in idx])
+        if timings is not None:
+            timings["tokenize"] = timings.get("tokenize", 0.0) + (t1 - t0) * 1000.0
+            timings["neural"] = timings.get("neural", 0.0) + (time.perf_counter() - t2) * 1000.0
         return out
 
     @property

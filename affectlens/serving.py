@@ -121,13 +121,13 @@ def handler_path() -> Path:
     root = _source_root()
     if root is not None:
         candidates.append(root / "handlers" / HANDLER_FILE)
-    candidates.append(Path(__file__).resolve().parent / "handlers" / HANDLER_FILE)  # if packaged as data
+    candidates.append(Path(__file__).resolve().parent / "handlers" / HANDLER_FILE)  # installed wheel
     for path in candidates:
         if path.is_file():
             return path
     looked = ", ".join(map(str, candidates))
     raise ServeError(f"the TorchServe handler {HANDLER_FILE} was not found (looked in {looked}); "
-                     "run affectlens from a source checkout (`make install`)")  # fmt: skip
+                     "reinstall affectlens with the serve extra, or run `make install` in a checkout")  # fmt: skip
 
 
 def _require_serve_extra(java: bool = True) -> None:

@@ -27,13 +27,13 @@ and a mock engine. The engine comes from ``affectlens``; the model files come fr
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -42,7 +42,7 @@ log = logging.getLogger("affectlens.handler")
 JSON_TYPE = "application/json"
 OVERRIDES_ENV = "AFFECTLENS_HANDLER_OVERRIDES"  # JSON object set by `affectlens serve` (engine options)
 WARMUP_TEXTS = ("I do not like this at all.", "What a great day 👍", "The meeting is at noon.")
-STAGES = ("tokenize", "lexicon", "neural", "ensemble")
+STAGES = ("tokenize", "lexicon", "neural", "ensemble")  # = affectlens.engine.TIMING_STAGES
 STAGE_METRIC = "affectlens_stage_latency_ms"
 BATCH_METRIC = "affectlens_batch_requests"
 
@@ -250,55 +250,34 @@ class RequestDecoder:
 
 
 # -- stage timings ---------------------------------------------------------------------------------
-class StageTimer:
-    """Per-stage wall time of ``Engine.score_batch`` calls (tokenize, lexicon, neural, ensemble).
+def score_batch_timed(
+    engine: Any, texts: list[Any], ids: list[Any], explain: bool, timings: dict[str, float]
+) -> list[Any]:
+    """``engine.score_batch``, adding its milliseconds per stage to ``timings`` when the call succeeds.
 
-    The engine is instrumented by wrapping, on the instance, the methods that do each stage:
-    ``engine.neural.encode`` (tokenize), ``engine.neural._run`` (ONNX encoder), ``engine.lexicon.analyze_batch``
-    (lexicon analyzers). ``ensemble`` is the rest of ``score_batch``: normalization, calibration / stacking and
-    building the predictions. Missing methods (lexicon-only mode, another engine) are simply not timed.
+    The affectlens Engine reports the stages itself (``score_batch(..., timings=...)``: tokenize, lexicon,
+    neural, ensemble = the rest). An engine without a ``timings`` parameter (a custom ``engine_factory``) is
+    timed as a whole, under ``ensemble``.
     """
-
-    def __init__(self, engine: Any) -> None:
-        self.totals: dict[str, float] = dict.fromkeys(STAGES, 0.0)
-        self.timed: set[str] = set()
-        self._wrap(getattr(engine, "neural", None), "encode", "tokenize")
-        self._wrap(getattr(engine, "neural", None), "_run", "neural")
-        self._wrap(getattr(engine, "lexicon", None), "analyze_batch", "lexicon")
-
-    def _wrap(self, owner: Any, method: str, stage: str) -> None:
-        original = getattr(owner, method, None) if owner is not None else None
-        if original is None or not callable(original):
-            return
-        totals = self.totals
-
-        def timed(*args: Any, **kwargs: Any) -> Any:
-            start = time.perf_counter()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                totals[stage] += time.perf_counter() - start
-
-        try:
-            setattr(owner, method, timed)
-        except (AttributeError, TypeError):  # slots / read-only: leave untimed
-            return
-        self.timed.add(stage)
-
-    @contextmanager
-    def measure(self) -> Iterator[dict[str, float]]:
-        """Collect milliseconds per stage for the calls made inside the block."""
-        before = dict(self.totals)
-        result: dict[str, float] = {}
+    spent: dict[str, float] = {}
+    if _accepts_timings(engine):
+        results = list(engine.score_batch(texts, ids=ids, explain=explain, timings=spent))
+    else:
         start = time.perf_counter()
-        try:
-            yield result
-        finally:
-            total = time.perf_counter() - start
-            spent = {s: self.totals[s] - before[s] for s in STAGES if s in self.timed}
-            for stage, seconds in spent.items():
-                result[stage] = seconds * 1000.0
-            result["ensemble"] = max(0.0, total - sum(spent.values())) * 1000.0
+        results = list(engine.score_batch(texts, ids=ids, explain=explain))
+        spent["ensemble"] = (time.perf_counter() - start) * 1000.0
+    if len(results) != len(texts):
+        raise RuntimeError(f"score_batch returned {len(results)} results for {len(texts)} texts")
+    for stage, ms in spent.items():
+        timings[stage] = timings.get(stage, 0.0) + ms
+    return results
+
+
+def _accepts_timings(engine: Any) -> bool:
+    try:
+        return "timings" in inspect.signature(engine.score_batch).parameters
+    except (AttributeError, TypeError, ValueError):
+        return False
 
 
 # -- the service -----------------------------------------------------------------------------------
@@ -362,7 +341,6 @@ class AffectlensService:
         self.engine = engine
         self.config = config or HandlerConfig()
         self.decoder = RequestDecoder(self.config)
-        self.timer: StageTimer | None = StageTimer(engine) if engine is not None else None
         self.initialized = engine is not None
 
     # TorchServe calls initialize(context) once per worker, before the first batch.
@@ -382,7 +360,6 @@ class AffectlensService:
             if self.config.warmup:
                 # lazy parts (the spaCy parser loads on the first negation cue) load now, so READY means ready
                 self.engine.score_batch(list(WARMUP_TEXTS), ids=[None] * len(WARMUP_TEXTS), explain=False)
-            self.timer = StageTimer(self.engine)
             info = getattr(self.engine, "model_info", None)
             log.warning(
                 "affectlens handler ready: model %s %s, mode %s, %d ORT threads, loaded in %.1f s",
@@ -464,15 +441,7 @@ class AffectlensService:
                     texts.append(text)
                     ids.append(id_)
                     owners.append((i, k))
-        scored: list[Any] = []
-        if texts:
-            assert self.timer is not None
-            with self.timer.measure() as spent:
-                scored = list(self.engine.score_batch(texts, ids=ids, explain=explain))
-            if len(scored) != len(texts):
-                raise RuntimeError(f"score_batch returned {len(scored)} results for {len(texts)} texts")
-            for stage, ms in spent.items():
-                stages[stage] = stages.get(stage, 0.0) + ms
+        scored = score_batch_timed(self.engine, texts, ids, explain, stages) if texts else []
         results: dict[int, list[dict[str, Any]]] = {
             i: [request.rejected.get(k, {}) for k in range(len(request.texts))] for i, request in group.items()
         }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import jsonschema
 import numpy as np
@@ -11,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from affectlens.cli import main
-from affectlens.engine import VADER_THRESHOLD, Engine, EngineConfig, lexicon_sentiment_scores
+from affectlens.engine import TIMING_STAGES, VADER_THRESHOLD, Engine, EngineConfig, lexicon_sentiment_scores
 from affectlens.errors import ConfigError
 from affectlens.labels import EMOTION_LABELS
 from affectlens.schema import Prediction, ScoreError, json_schema
@@ -74,6 +75,40 @@ def test_batch_equals_single(engines: dict[str, Engine], mode: str) -> None:
         # of the numpy stacker.
         assert alone.scores == pytest.approx(together.scores, abs=1e-9)
         assert alone.emotions == pytest.approx(together.emotions, abs=1e-9)
+
+
+@pytest.mark.parametrize("explain", [False, True])
+@pytest.mark.parametrize("mode", ["hybrid", "neural", "lexicon"])
+def test_timings_report_the_stages_and_change_nothing(engines: dict[str, Engine], mode: str, explain: bool) -> None:
+    engine = engines[mode]
+    items: list[object] = [*TEXTS, "", 17]
+    plain = engine.score_batch(items, explain=explain)
+    timings: dict[str, float] = {}
+    start = time.perf_counter()
+    timed = engine.score_batch(items, explain=explain, timings=timings)
+    wall_ms = (time.perf_counter() - start) * 1000.0
+    assert [r.to_dict() for r in timed] == [r.to_dict() for r in plain]
+    expected = set(TIMING_STAGES) if mode != "lexicon" else {"lexicon", "ensemble"}
+    assert set(timings) == expected
+    assert all(ms >= 0 for ms in timings.values())
+    assert sum(timings.values()) <= wall_ms + 1e-6  # the stages split the call's wall time
+    if mode != "lexicon":
+        assert timings["tokenize"] > 0 and timings["neural"] > 0
+    if mode != "neural" or explain:  # neural mode runs the lexicon only for explanations
+        assert timings["lexicon"] > 0
+    else:
+        assert timings["lexicon"] == 0
+    before = dict(timings)
+    engine.score_batch(TEXTS[:1], timings=timings)  # adds to what the dict holds
+    assert set(timings) == expected and all(timings[s] >= before[s] for s in expected)
+
+
+def test_neural_logits_timings_change_nothing(engines: dict[str, Engine]) -> None:
+    neural = engines["neural"].neural
+    assert neural is not None
+    timings: dict[str, float] = {}
+    np.testing.assert_array_equal(neural.logits(TEXTS, timings=timings), neural.logits(TEXTS))
+    assert set(timings) == {"tokenize", "neural"} and min(timings.values()) > 0
 
 
 def test_empty_batch_and_mismatched_ids(engines: dict[str, Engine]) -> None:

@@ -12,6 +12,7 @@ from affectlens.ensemble import (
     EmotionCalibrator,
     SentimentStacker,
     TemperatureScaler,
+    choose_stacker,
     softmax,
 )
 from affectlens.evaluation.metrics import expected_calibration_error
@@ -42,12 +43,35 @@ def test_stacker_is_calibrated_and_uses_the_lexicon() -> None:
     noisy = logits + np.random.default_rng(5).normal(scale=4.0, size=logits.shape)  # a weak network
     test_logits, test_lex, test_y = synthetic(seed=1)
     test_noisy = test_logits + np.random.default_rng(6).normal(scale=4.0, size=test_logits.shape)
-    neural_only = SentimentStacker().fit(noisy, None, y)
-    hybrid = SentimentStacker().fit(noisy, lexicon, y)
+    no_lexicon = np.zeros((len(y), 1))
+    neural_only = SentimentStacker(alpha=0.1).fit(noisy, no_lexicon, y)
+    hybrid = SentimentStacker(alpha=0.1).fit(noisy, lexicon, y)
     acc = lambda p: (p.argmax(1) == test_y).mean()  # noqa: E731
-    assert acc(hybrid.predict_proba(test_noisy, test_lex)) > acc(neural_only.predict_proba(test_noisy, None)) + 0.03
+    no_lex_test = np.zeros((len(test_y), 1))
+    without = acc(neural_only.predict_proba(test_noisy, no_lex_test))
+    assert acc(hybrid.predict_proba(test_noisy, test_lex)) > without + 0.03
     assert expected_calibration_error(hybrid.predict_proba(test_noisy, test_lex), test_y) < 0.05
-    assert hybrid.n_features_in_ > 3 and hybrid.coef_.shape[0] == 3
+    assert hybrid.n_features_in_ == 4 and hybrid.coef_.shape == (3, 4)
+
+
+def test_stacker_falls_back_to_the_network_when_the_lexicon_is_noise() -> None:
+    """Pure-noise lexicon features under a strong penalty: the decisions stay the network's."""
+    logits, _, y = synthetic(seed=4, temperature=2.0)
+    noise = np.random.default_rng(9).normal(size=(len(y), 5))
+    model = SentimentStacker(alpha=10.0, class_weight_power=0.0).fit(logits, noise, y)
+    assert np.abs(model.coef_).max() < 0.05
+    agree = (model.predict_proba(logits, noise).argmax(1) == logits.argmax(1)).mean()
+    assert agree > 0.97
+    assert model.temperature_ / model.logit_scale_ == pytest.approx(2.0, rel=0.1)  # the over-confidence undone
+
+
+def test_choose_stacker_prefers_the_lexicon_when_it_helps() -> None:
+    logits, lexicon, y = synthetic(n=1500, seed=7)
+    noisy = logits + np.random.default_rng(8).normal(scale=4.0, size=logits.shape)
+    model, table = choose_stacker(noisy, lexicon, y, alphas=(0.03, 30.0), class_weight_powers=(0.0,), folds=3)
+    assert len(table) == 2
+    assert model.alpha == 0.03  # the informative lexicon is not penalised away
+    assert (model.coef_ != 0).any()
 
 
 def test_emotion_calibrator_thresholds_and_rare_labels() -> None:

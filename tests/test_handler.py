@@ -7,7 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from types import ModuleType, SimpleNamespace
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -31,6 +31,9 @@ H = _load_handler()
 
 
 # -- doubles ---------------------------------------------------------------------------------------
+FAKE_STAGE_MS = {"tokenize": 1.0, "lexicon": 2.0, "neural": 3.0, "ensemble": 4.0}  # one FakeEngine call's timings
+
+
 class FakeEngine:
     """Engine double: the contract of ``Engine.score_batch`` (bad items become ScoreError in place)."""
 
@@ -40,18 +43,21 @@ class FakeEngine:
         self.calls: list[dict[str, Any]] = []
         self.fail_on = fail_on
         self.always_fail = always_fail
-        self.neural = SimpleNamespace(encode=lambda texts: [t.split() for t in texts], _run=lambda enc: len(enc))
-        self.lexicon = SimpleNamespace(analyze_batch=lambda texts: [len(t) for t in texts])
 
     def score_batch(
-        self, texts: Sequence[object], *, ids: Sequence[Any] | None = None, explain: bool = False
+        self,
+        texts: Sequence[object],
+        *,
+        ids: Sequence[Any] | None = None,
+        explain: bool = False,
+        timings: dict[str, float] | None = None,
     ) -> list[Any]:
         self.calls.append({"texts": list(texts), "ids": list(ids or []), "explain": explain})
         if self.always_fail or (self.fail_on is not None and self.fail_on in texts):
             raise RuntimeError("engine exploded")
-        valid = [t for t in texts if isinstance(t, str)]
-        self.neural._run(self.neural.encode(valid))
-        self.lexicon.analyze_batch(valid)
+        if timings is not None:
+            for stage, ms in FAKE_STAGE_MS.items():
+                timings[stage] = timings.get(stage, 0.0) + ms
         out: list[Any] = []
         for text, id_ in zip(texts, ids or [None] * len(texts), strict=True):
             norm = normalize_text(text)
@@ -286,7 +292,6 @@ def test_engine_that_always_fails_answers_500_json_and_keeps_the_handler_alive()
     answers, _ = run(service, req({"text": "a"}), req({"text": "b"}))
     assert [(s, b["error"]["code"]) for s, b in answers] == [(500, "internal_error")] * 2
     service.engine = FakeEngine()
-    service.timer = H.StageTimer(service.engine)
     [(status, _)], _ = run(service, req({"text": "a"}))
     assert status == 200
 
@@ -314,13 +319,20 @@ def test_engine_returning_the_wrong_number_of_results_is_a_500() -> None:
 
 
 # -- metrics ---------------------------------------------------------------------------------------
+def _stage_values(ctx: Context) -> dict[str, float]:
+    return {
+        dim.value: r["value"]
+        for r in ctx.metrics.records
+        if r["name"] == H.STAGE_METRIC
+        for dim in r["dimensions"]
+        if dim.name == "Stage"
+    }
+
+
 def test_stage_timings_and_batch_size_are_emitted(service: Any) -> None:
     _, ctx = run(service, req({"text": "love"}), req({"text": ""}), req({"texts": ["a", "b"]}))
     records = ctx.metrics.records
-    stages = {
-        dim.value for r in records if r["name"] == H.STAGE_METRIC for dim in r["dimensions"] if dim.name == "Stage"
-    }
-    assert stages == {"tokenize", "lexicon", "neural", "ensemble"}
+    assert _stage_values(ctx) == FAKE_STAGE_MS  # the engine's own timings, one score_batch call
     for r in records:
         names = [d.name for d in r["dimensions"]]
         assert names[:2] == ["ModelName", "Level"]  # the order the metrics YAML declares
@@ -335,15 +347,45 @@ def test_metrics_failure_never_fails_a_request(engine: FakeEngine) -> None:
     assert answers[0][0] == 200
 
 
-def test_stage_timer_times_only_what_it_could_instrument() -> None:
-    class Bare:
-        def score_batch(self, texts: Sequence[object], **kw: Any) -> list[Any]:
-            return []
+def test_stage_timings_add_up_over_the_plain_and_the_explain_call(service: Any) -> None:
+    _, ctx = run(service, req({"text": "love"}), req({"text": "why", "explain": True}))
+    assert _stage_values(ctx) == {stage: 2 * ms for stage, ms in FAKE_STAGE_MS.items()}
 
-    timer = H.StageTimer(Bare())
-    with timer.measure() as spent:
-        pass
-    assert set(spent) == {"ensemble"}
+
+def test_failed_score_batch_calls_add_no_timings() -> None:
+    engine = FakeEngine(fail_on="boom")
+    _, ctx = run(H.AffectlensService(engine=engine), req({"text": "love"}), req({"text": "boom"}))
+    assert len(engine.calls) == 3  # the batch (failed), then each request alone (one failed)
+    assert _stage_values(ctx) == FAKE_STAGE_MS
+
+
+def test_an_engine_without_timings_is_timed_as_a_whole_under_ensemble() -> None:
+    class Untimed(FakeEngine):
+        def score_batch(self, texts: Sequence[object], **kw: Any) -> list[Any]:
+            assert "timings" not in kw
+            return super().score_batch(texts, **kw)
+
+    answers, ctx = run(H.AffectlensService(engine=Untimed()), req({"text": "love"}))
+    assert answers[0][0] == 200 and answers[0][1]["label"] == "positive"
+    stages = _stage_values(ctx)
+    assert set(stages) == {"ensemble"} and stages["ensemble"] >= 0
+
+
+def test_stage_names_are_the_engines() -> None:
+    from affectlens.engine import TIMING_STAGES
+
+    assert TIMING_STAGES == H.STAGES
+
+
+def test_the_real_lexicon_engine_reports_its_stages() -> None:
+    from affectlens.engine import Engine, EngineConfig
+
+    service = H.AffectlensService(engine=Engine(EngineConfig(mode="lexicon")))
+    answers, ctx = run(service, req({"text": "I love it"}), req({"texts": ["not good", ""], "explain": True}))
+    assert [a[0] for a in answers] == [200, 200]
+    stages = _stage_values(ctx)
+    assert set(stages) == {"lexicon", "ensemble"}  # no model: no tokenize / neural
+    assert stages["lexicon"] > 0 and stages["ensemble"] >= 0
 
 
 # -- configuration and initialization --------------------------------------------------------------

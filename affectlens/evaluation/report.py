@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -136,14 +137,17 @@ def tfidf_baseline(train: Sequence[LabeledText], texts: Sequence[str], polarity_
     return out
 
 
-def interesting_slice(results: Sequence[Prediction]) -> np.ndarray:
-    """Texts with negation, contrast ("but") or emoji, by the lexicon's own evidence."""
+CONTRAST = re.compile(r"\b(but|however|although|though|yet|whereas|nevertheless)\b", re.IGNORECASE)
+
+
+def interesting_slice(results: Sequence[Prediction], texts: Sequence[str]) -> np.ndarray:
+    """Texts with negation or emoji (by the lexicon's own evidence) or a contrast word ("but", "however")."""
     mask = []
-    for r in results:
+    for r, text in zip(results, texts, strict=True):
         lex = r.components.get("lexicon") or {}
         neg = (lex.get("negation") or {}).get("cues", 0) > 0
         emoji = (lex.get("emoji") or {}).get("count", 0) > 0
-        mask.append(bool(neg or emoji))
+        mask.append(bool(neg or emoji or CONTRAST.search(text)))
     return np.array(mask)
 
 
@@ -213,9 +217,9 @@ def evaluate_sentiment(
             "macro_recall": bootstrap_diff(y, hyb, neu, lambda a, b: M.macro_recall(a, b, 3), bootstrap),
             "macro_f1": bootstrap_diff(y, hyb, neu, lambda a, b: M.macro_f1(a, b, 3), bootstrap),
         }
-        mask = interesting_slice(results["hybrid"])
+        mask = interesting_slice(results["hybrid"], texts)
         if mask.sum() >= 20:
-            out["slice_negation_emoji"] = {
+            out["slice_negation_contrast_emoji"] = {
                 "n": int(mask.sum()),
                 "systems": {
                     s: sentiment_metrics(systems[s][mask], y[mask])
@@ -314,11 +318,11 @@ def markdown_summary(report: dict[str, Any]) -> str:
             lines += ["", "Hybrid minus neural (uncalibrated), 95% paired bootstrap:"]
             for metric, d in res["hybrid_minus_neural"].items():
                 lines.append(f"- {metric}: {d['diff']:+.4f} [{d['ci95_low']:+.4f}, {d['ci95_high']:+.4f}]")
-        if "slice_negation_emoji" in res:
-            sl = res["slice_negation_emoji"]
+        if "slice_negation_contrast_emoji" in res:
+            sl = res["slice_negation_contrast_emoji"]
             lines += [
                 "",
-                f"Slice with negation or emoji (n={sl['n']}):",
+                f"Slice with negation, contrast or emoji (n={sl['n']}):",
                 "",
                 "| system | accuracy | macro-F1 | macro recall | ECE |",
                 "|---|---:|---:|---:|---:|",
