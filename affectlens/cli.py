@@ -101,6 +101,7 @@ def cmd_export(args: argparse.Namespace) -> int:
             name=args.name,
             version=args.version,
             fp16=not args.no_fp16,
+            fuse=not args.no_fuse,
             keep_fp32=args.keep_fp32,
             data_dir=args.data_dir,
         )
@@ -136,6 +137,9 @@ def _add_export(sub: Any) -> None:
     p.add_argument("--name", default="affectlens-minilm")
     p.add_argument("--version", default=__version__)
     p.add_argument("--no-fp16", action="store_true", help="skip the fp16 (GPU) graph")
+    p.add_argument(
+        "--no-fuse", action="store_true", help="quantize the plain graph, without ONNX Runtime's transformer fusions"
+    )
     p.add_argument("--keep-fp32", action="store_true", help="keep the fp32 graph (~90 MB)")
     p.add_argument("--data-dir", default=None, help="also check int8 vs fp32 on the validation splits here")
     p.set_defaults(func=cmd_export)

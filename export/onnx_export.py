@@ -5,8 +5,11 @@ Steps (DESIGN §6: convert, then validate, then check structure):
 1. ONNX fp32 through Hugging Face Optimum (``main_export``, task text-classification; Optimum checks the
    graph against PyTorch on its own dummy inputs with ``atol``).
 2. Our own fp32 parity check on real probe texts: max |logit diff| vs PyTorch eager must be < ``atol``.
-3. Dynamic int8 per-channel quantization (``ORTQuantizer``; CPU serving) and an fp16 graph (GPU serving;
-   int8 does not run on the CUDA provider). fp16 keeps float32 inputs/outputs.
+3. For CPU serving: ONNX Runtime's transformer fusions (``ORTOptimizer`` level 2: Attention,
+   SkipLayerNormalization, BiasGelu), then dynamic int8 per-channel quantization of MatMul, Attention and
+   the embedding Gather (fused attention becomes QAttention: faster, and closer to fp32 than quantizing the
+   unfused graph). For GPU serving an fp16 graph (int8 does not run on the CUDA provider) with float32
+   inputs/outputs.
 4. Agreement of int8 and fp16 with fp32 on the probe texts (argmax per head, emotion decisions).
 5. ``affectlens_model.json``, ``tokenizer.json`` and ``export_report.json`` next to the ONNX files.
 """
@@ -57,8 +60,9 @@ class ExportConfig:
     keep_fp32: bool = False  # the fp32 graph is large (~90 MB); the default model ships int8 only
     probe_texts: Sequence[str] = field(default_factory=lambda: list(PROBE_TEXTS))
     data_dir: str | None = None  # if set: int8 vs fp32 on the validation splits (agreement and macro metrics)
-    min_agreement: float = 0.975  # the issue asks 0.99; this model measures 0.979 (see MODEL_CARD.md)
+    min_agreement: float = 0.975  # the issue asks 0.99; the shipped model measures less (see MODEL_CARD.md)
     max_metric_drop: float = 0.005
+    fuse: bool = True  # transformer fusions before int8 quantization (False: quantize the plain graph)
 
 
 def _torch_logits(checkpoint: str, texts: Sequence[str], max_length: int) -> np.ndarray:
@@ -119,6 +123,32 @@ def validate_on_splits(out: Path, files: dict[str, str], cfg: ExportConfig) -> d
     return result
 
 
+INT8_OPERATORS = ("MatMul", "Attention", "Gather")
+
+
+def quantize_int8(onnx_dir: Path, target: Path, fuse: bool) -> None:
+    """Dynamic int8 (uint8 weights per channel, activations per call) of ``onnx_dir/model.onnx``."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+    from optimum.onnxruntime import ORTOptimizer
+    from optimum.onnxruntime.configuration import OptimizationConfig
+
+    source = onnx_dir / "model.onnx"
+    if fuse:
+        optimizer = ORTOptimizer.from_pretrained(onnx_dir, file_names=["model.onnx"])
+        optimizer.optimize(OptimizationConfig(optimization_level=2, optimize_for_gpu=False), onnx_dir / "fused")
+        source = onnx_dir / "fused" / "model_optimized.onnx"
+    quantize_dynamic(
+        str(source),
+        str(target),
+        per_channel=True,
+        weight_type=QuantType.QUInt8,
+        op_types_to_quantize=list(INT8_OPERATORS),
+        # Shape inference cannot type the outputs of fused (com.microsoft) operators; they are float32.
+        extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
+    )
+
+
 def write_model_card(out: Path, cfg: ExportConfig, files: dict[str, str]) -> None:
     card = {
         "name": cfg.name,
@@ -136,8 +166,6 @@ def export_model(cfg: ExportConfig) -> dict[str, Any]:
     try:
         import onnx
         from optimum.exporters.onnx import main_export
-        from optimum.onnxruntime import ORTQuantizer
-        from optimum.onnxruntime.configuration import AutoQuantizationConfig
     except ImportError as exc:
         raise RuntimeError("export needs the `train` extra: pip install 'affectlens[train]' (optimum-onnx)") from exc
 
@@ -169,12 +197,15 @@ def export_model(cfg: ExportConfig) -> dict[str, Any]:
         if diff >= cfg.atol:
             raise RuntimeError(f"fp32 ONNX differs from PyTorch by {diff:.2e} >= atol {cfg.atol:.0e}")
 
-        quantizer = ORTQuantizer.from_pretrained(tmp, file_name="model.onnx")
-        qconfig = AutoQuantizationConfig.avx2(is_static=False, per_channel=True)
-        quantizer.quantize(save_dir=tmp / "int8", quantization_config=qconfig)
-        shutil.copy(tmp / "int8" / "model_quantized.onnx", out / "model_int8.onnx")
+        quantize_int8(tmp, out / "model_int8.onnx", cfg.fuse)
         files["int8"] = "model_int8.onnx"
-        report["quantization"] = {"mode": "dynamic", "per_channel": True, "weights": "uint8", "config": "avx2"}
+        report["quantization"] = {
+            "mode": "dynamic",
+            "per_channel": True,
+            "weights": "uint8",
+            "operators": list(INT8_OPERATORS),
+            "fused": cfg.fuse,
+        }
         if cfg.fp16:
             from onnxruntime.transformers.float16 import convert_float_to_float16
 

@@ -31,6 +31,15 @@ def test_export_validates_parity_and_writes_all_variants(tiny_model_dir: Path) -
     card = json.loads((tiny_model_dir / "affectlens_model.json").read_text())
     assert card["sentiment_labels"] == list(SENTIMENT_LABELS) and card["emotion_labels"] == list(EMOTION_LABELS)
     assert set(card["files"]) == {"fp32", "int8", "fp16"}
+    assert report["quantization"]["fused"] is True
+
+
+def test_int8_graph_is_fused_and_quantized(tiny_model_dir: Path) -> None:
+    """The CPU graph runs ONNX Runtime's fused, quantized attention (the speed and agreement choice)."""
+    onnx = pytest.importorskip("onnx")
+    ops = {node.op_type for node in onnx.load(str(tiny_model_dir / "model_int8.onnx")).graph.node}
+    assert "QAttention" in ops and "SkipLayerNormalization" in ops
+    assert "DynamicQuantizeMatMul" in ops or "MatMulInteger" in ops
 
 
 @pytest.mark.parametrize("variant", ["fp32", "int8", "fp16"])
