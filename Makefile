@@ -47,8 +47,10 @@ stop: install ## stop the server started by `make serve`
 bench: install ## benchmarks (ratios measured side by side in one run)
 	$(BIN)/python bench/run_all.py
 
-model: install ## rebuild the default model: fine-tune, export (int8 + fp16), calibrate (hours on CPU)
-	$(BIN)/affectlens train --data-dir $(DATA) --output-dir $(RUN)
+model: install ## rebuild the default model: two fine-tune stages, export (int8 + fp16), calibrate (hours on CPU)
+	$(BIN)/affectlens train --data-dir $(DATA) --output-dir $(RUN)-stage1
+	$(BIN)/affectlens train --data-dir $(DATA) --output-dir $(RUN) --base-model $(RUN)-stage1/last \
+		--epochs 1.2 --learning-rate 5e-5 --warmup-ratio 0.03 --emotion-loss-weight 0.6
 	$(BIN)/affectlens export $(RUN)/best -o $(RUN)/model --data-dir $(DATA) --version $$($(BIN)/python -c 'import affectlens; print(affectlens.__version__)')
 	$(BIN)/affectlens calibrate --model $(RUN)/model --holdout $(RUN)/holdout.jsonl
 	@echo "evaluate it (make evaluate MODEL=$(RUN)/model), then ship it: make ship RUN=$(RUN)"

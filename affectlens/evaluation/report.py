@@ -226,6 +226,17 @@ def evaluate_sentiment(
                     for s in ("hybrid", "neural", "neural-uncalibrated", "lexicon")
                     if s in systems
                 },
+                "hybrid_minus_neural": {
+                    "accuracy": bootstrap_diff(
+                        y[mask], hyb[mask], neu[mask], lambda a, b: float((a == b).mean()), bootstrap
+                    ),
+                    "macro_recall": bootstrap_diff(
+                        y[mask], hyb[mask], neu[mask], lambda a, b: M.macro_recall(a, b, 3), bootstrap
+                    ),
+                    "macro_f1": bootstrap_diff(
+                        y[mask], hyb[mask], neu[mask], lambda a, b: M.macro_f1(a, b, 3), bootstrap
+                    ),
+                },
             }
     out["_probs"] = systems
     out["_y"] = y
@@ -331,6 +342,9 @@ def markdown_summary(report: dict[str, Any]) -> str:
                 lines.append(
                     f"| {s} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {m['macro_recall']:.4f} | {m['ece']:.4f} |"
                 )
+            lines += ["", "Hybrid minus neural (uncalibrated) on the slice, 95% paired bootstrap:"]
+            for metric, d in sl["hybrid_minus_neural"].items():
+                lines.append(f"- {metric}: {d['diff']:+.4f} [{d['ci95_low']:+.4f}, {d['ci95_high']:+.4f}]")
         lines.append("")
     if report.get("emotions"):
         emo = report["emotions"]
