@@ -20,7 +20,14 @@ import numpy as np
 
 from affectlens import __version__
 from affectlens.datasets import DatasetError, LabeledText
-from affectlens.ensemble import Calibration, EmotionCalibrator, SentimentStacker, choose_stacker, fit_temperature
+from affectlens.ensemble import (
+    STACKER_ALPHAS,
+    STACKER_CLASS_WEIGHT_POWERS,
+    Calibration,
+    EmotionCalibrator,
+    choose_stacker,
+    fit_temperature,
+)
 from affectlens.labels import EMOTION_LABELS, NUM_SENTIMENT
 from affectlens.lexicons import LexiconConfig, LexiconPipeline
 from affectlens.lexicons.features import FEATURE_NAMES, FEATURE_VERSION
@@ -63,7 +70,8 @@ def fit_calibration(
 ) -> Calibration:
     """Fit temperature, sentiment stacker and emotion calibrator on ``rows``.
 
-    ``alpha`` and ``class_weight_power`` left as None are chosen by 5-fold cross-validation on ``rows``.
+    ``alpha`` and ``class_weight_power`` left as None are chosen by 5-fold cross-validation on ``rows``
+    (a given value is the only candidate; the CV score is still reported).
     """
     sent_rows = [r for r in rows if r.sentiment is not None and not r.polarity_only]
     emo_rows = [r for r in rows if r.emotions is not None]
@@ -76,16 +84,13 @@ def fit_calibration(
     emo_y = np.zeros((len(emo_rows), len(EMOTION_LABELS)), dtype=int)
     for i, r in enumerate(emo_rows):
         emo_y[i, list(r.emotions or ())] = 1
-    if alpha is None or class_weight_power is None:
-        stacker, cv_table = choose_stacker(
-            sent_logits,
-            features,
-            y,
-            alphas=(0.03, 0.1, 0.3, 1.0, 3.0) if alpha is None else (alpha,),
-            class_weight_powers=(0.0, 0.5, 1.0) if class_weight_power is None else (class_weight_power,),
-        )
-    else:
-        stacker, cv_table = SentimentStacker(alpha, class_weight_power).fit(sent_logits, features, y), {}
+    stacker, cv_table = choose_stacker(
+        sent_logits,
+        features,
+        y,
+        alphas=STACKER_ALPHAS if alpha is None else (alpha,),
+        class_weight_powers=STACKER_CLASS_WEIGHT_POWERS if class_weight_power is None else (class_weight_power,),
+    )
     info: dict[str, Any] = {
         "fitted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "affectlens_version": __version__,

@@ -134,7 +134,6 @@ class SentimentStacker:
         self.intercept_ = theta[1:4]
         self.coef_ = theta[4:].reshape(3, k)
         self.n_features_in_ = x.shape[1]
-        self.temperature_ = 1.0
         self.temperature_ = fit_temperature(self.decision_function(neural_logits, lexicon_features), y)
         return self
 
@@ -171,12 +170,16 @@ class SentimentStacker:
         return model
 
 
+STACKER_ALPHAS = (0.03, 0.1, 0.3, 1.0, 3.0)
+STACKER_CLASS_WEIGHT_POWERS = (0.0, 0.5, 1.0)
+
+
 def choose_stacker(
     neural_logits: np.ndarray,
     lexicon_features: np.ndarray,
     y: np.ndarray,
-    alphas: Sequence[float] = (0.03, 0.1, 0.3, 1.0, 3.0),
-    class_weight_powers: Sequence[float] = (0.0, 0.5, 1.0),
+    alphas: Sequence[float] = STACKER_ALPHAS,
+    class_weight_powers: Sequence[float] = STACKER_CLASS_WEIGHT_POWERS,
     folds: int = 5,
     seed: int = 0,
 ) -> tuple[SentimentStacker, dict[str, float]]:

@@ -251,16 +251,16 @@ class RequestDecoder:
 
 # -- stage timings ---------------------------------------------------------------------------------
 def score_batch_timed(
-    engine: Any, texts: list[Any], ids: list[Any], explain: bool, timings: dict[str, float]
+    engine: Any, texts: list[Any], ids: list[Any], explain: bool, timings: dict[str, float], reports_stages: bool
 ) -> list[Any]:
     """``engine.score_batch``, adding its milliseconds per stage to ``timings`` when the call succeeds.
 
     The affectlens Engine reports the stages itself (``score_batch(..., timings=...)``: tokenize, lexicon,
-    neural, ensemble = the rest). An engine without a ``timings`` parameter (a custom ``engine_factory``) is
-    timed as a whole, under ``ensemble``.
+    neural, ensemble = the rest; ``reports_stages``, see ``accepts_timings``). Another engine (a custom
+    ``engine_factory``) is timed as a whole, under ``ensemble``.
     """
     spent: dict[str, float] = {}
-    if _accepts_timings(engine):
+    if reports_stages:
         results = list(engine.score_batch(texts, ids=ids, explain=explain, timings=spent))
     else:
         start = time.perf_counter()
@@ -273,7 +273,8 @@ def score_batch_timed(
     return results
 
 
-def _accepts_timings(engine: Any) -> bool:
+def accepts_timings(engine: Any) -> bool:
+    """Whether ``engine.score_batch`` takes ``timings`` (checked once per engine, not per batch)."""
     try:
         return "timings" in inspect.signature(engine.score_batch).parameters
     except (AttributeError, TypeError, ValueError):
@@ -339,6 +340,7 @@ class AffectlensService:
 
     def __init__(self, engine: Any = None, config: HandlerConfig | None = None) -> None:
         self.engine = engine
+        self.engine_reports_stages = accepts_timings(engine)
         self.config = config or HandlerConfig()
         self.decoder = RequestDecoder(self.config)
         self.initialized = engine is not None
@@ -357,6 +359,7 @@ class AffectlensService:
             )
             start = time.perf_counter()
             self.engine = factory(self.config, model_dir)
+            self.engine_reports_stages = accepts_timings(self.engine)
             if self.config.warmup:
                 # lazy parts (the spaCy parser loads on the first negation cue) load now, so READY means ready
                 self.engine.score_batch(list(WARMUP_TEXTS), ids=[None] * len(WARMUP_TEXTS), explain=False)
@@ -441,7 +444,9 @@ class AffectlensService:
                     texts.append(text)
                     ids.append(id_)
                     owners.append((i, k))
-        scored = score_batch_timed(self.engine, texts, ids, explain, stages) if texts else []
+        scored = (
+            score_batch_timed(self.engine, texts, ids, explain, stages, self.engine_reports_stages) if texts else []
+        )
         results: dict[int, list[dict[str, Any]]] = {
             i: [request.rejected.get(k, {}) for k in range(len(request.texts))] for i, request in group.items()
         }
