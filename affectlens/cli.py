@@ -102,6 +102,9 @@ def cmd_export(args: argparse.Namespace) -> int:
             version=args.version,
             fp16=not args.no_fp16,
             fuse=not args.no_fuse,
+            smooth_alpha=args.smooth_alpha or None,
+            fp32_ffn_down_layers=tuple(int(x) for x in args.fp32_ffn_down_layers.split(",") if x.strip()),
+            calibration_file=args.calibration_file,
             keep_fp32=args.keep_fp32,
             data_dir=args.data_dir,
         )
@@ -139,6 +142,18 @@ def _add_export(sub: Any) -> None:
     p.add_argument("--no-fp16", action="store_true", help="skip the fp16 (GPU) graph")
     p.add_argument(
         "--no-fuse", action="store_true", help="quantize the plain graph, without ONNX Runtime's transformer fusions"
+    )
+    p.add_argument("--smooth-alpha", type=float, default=0.65, help="SmoothQuant on feed-forward inputs (0 = off)")
+    p.add_argument(
+        "--fp32-ffn-down-layers",
+        default="0,1,2",
+        help="layers whose feed-forward down-projection stays fp32 ('' = none)",
+    )
+    p.add_argument(
+        "--calibration-file",
+        default=None,
+        help="texts for activation ranges: JSONL with 'text' or one per line (default: holdout.jsonl beside the "
+        "checkpoint folder)",
     )
     p.add_argument("--keep-fp32", action="store_true", help="keep the fp32 graph (~90 MB)")
     p.add_argument("--data-dir", default=None, help="also check int8 vs fp32 on the validation splits here")

@@ -6,10 +6,11 @@ Steps (DESIGN §6: convert, then validate, then check structure):
    graph against PyTorch on its own dummy inputs with ``atol``).
 2. Our own fp32 parity check on real probe texts: max |logit diff| vs PyTorch eager must be < ``atol``.
 3. For CPU serving: ONNX Runtime's transformer fusions (``ORTOptimizer`` level 2: Attention,
-   SkipLayerNormalization, BiasGelu), then dynamic int8 per-channel quantization of MatMul, Attention and
-   the embedding Gather (fused attention becomes QAttention: faster, and closer to fp32 than quantizing the
-   unfused graph). For GPU serving an fp16 graph (int8 does not run on the CUDA provider) with float32
-   inputs/outputs.
+   SkipLayerNormalization, BiasGelu), SmoothQuant on the feed-forward inputs and the first feed-forward
+   down-projections kept fp32 (``int8_precision.py``: where int8 loses precision and what that costs), then
+   dynamic int8 per-channel quantization of MatMul, Attention and the embedding Gather (fused attention
+   becomes QAttention: faster, and closer to fp32 than quantizing the unfused graph). For GPU serving an
+   fp16 graph (int8 does not run on the CUDA provider) with float32 inputs/outputs.
 4. Agreement of int8 and fp16 with fp32 on the probe texts (argmax per head, emotion decisions).
 5. ``affectlens_model.json``, ``tokenizer.json`` and ``export_report.json`` next to the ONNX files.
 """
@@ -60,9 +61,17 @@ class ExportConfig:
     keep_fp32: bool = False  # the fp32 graph is large (~90 MB); the default model ships int8 only
     probe_texts: Sequence[str] = field(default_factory=lambda: list(PROBE_TEXTS))
     data_dir: str | None = None  # if set: int8 vs fp32 on the validation splits (agreement and macro metrics)
-    min_agreement: float = 0.975  # the issue asks 0.99; the shipped model measures less (see MODEL_CARD.md)
+    # The target is 0.99 and the shipped model measures 0.990 (MODEL_CARD.md); the gate leaves a retrained
+    # model a little room rather than failing `make model` on a handful of near-tie texts.
+    min_agreement: float = 0.985
     max_metric_drop: float = 0.005
     fuse: bool = True  # transformer fusions before int8 quantization (False: quantize the plain graph)
+    smooth_alpha: float | None = 0.65  # SmoothQuant on the feed-forward inputs; None or 0: off
+    fp32_ffn_down_layers: tuple[int, ...] = (0, 1, 2)  # feed-forward down-projections left in fp32
+    # Texts for the activation ranges (JSONL with "text", or one text per line). None: holdout.jsonl next to
+    # the checkpoint folder (written by `affectlens train`), else the probe texts.
+    calibration_file: str | None = None
+    calibration_texts: int = 600
 
 
 def _torch_logits(checkpoint: str, texts: Sequence[str], max_length: int) -> np.ndarray:
@@ -126,27 +135,68 @@ def validate_on_splits(out: Path, files: dict[str, str], cfg: ExportConfig) -> d
 INT8_OPERATORS = ("MatMul", "Attention", "Gather")
 
 
-def quantize_int8(onnx_dir: Path, target: Path, fuse: bool) -> None:
-    """Dynamic int8 (uint8 weights per channel, activations per call) of ``onnx_dir/model.onnx``."""
+def calibration_texts(cfg: ExportConfig) -> tuple[list[str], str]:
+    """Up to ``cfg.calibration_texts`` texts for activation ranges (a seeded sample) and where they came from."""
+    path = Path(cfg.calibration_file) if cfg.calibration_file else Path(cfg.checkpoint).parent / "holdout.jsonl"
+    if not path.is_file():
+        if cfg.calibration_file:
+            raise FileNotFoundError(f"calibration file {path} not found")
+        log.warning("no %s: activation ranges come from the %d probe texts", path, len(cfg.probe_texts))
+        return list(cfg.probe_texts), "probe texts"
+    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    texts = [json.loads(line)["text"] if line.lstrip().startswith("{") else line for line in lines]
+    if len(texts) > cfg.calibration_texts:
+        keep = np.random.default_rng(0).choice(len(texts), cfg.calibration_texts, replace=False)
+        texts = [texts[i] for i in sorted(keep)]
+    return texts, str(path)
+
+
+def quantize_int8(onnx_dir: Path, target: Path, cfg: ExportConfig) -> dict[str, Any]:
+    """Dynamic int8 (uint8 weights per channel, activations per call) of ``onnx_dir/model.onnx``.
+
+    ``onnx_dir`` also holds the tokenizer. Returns the quantization section of the export report.
+    """
     import onnx
+    from affectlens.export.int8_precision import prepare_for_int8
     from onnxruntime.quantization import QuantType, quantize_dynamic
     from optimum.onnxruntime import ORTOptimizer
     from optimum.onnxruntime.configuration import OptimizationConfig
 
     source = onnx_dir / "model.onnx"
-    if fuse:
+    if cfg.fuse:
         optimizer = ORTOptimizer.from_pretrained(onnx_dir, file_names=["model.onnx"])
         optimizer.optimize(OptimizationConfig(optimization_level=2, optimize_for_gpu=False), onnx_dir / "fused")
         source = onnx_dir / "fused" / "model_optimized.onnx"
+    texts, text_source = calibration_texts(cfg) if cfg.smooth_alpha else ([], "")
+    prepared = onnx_dir / "model_int8_input.onnx"
+    precision = prepare_for_int8(
+        source,
+        prepared,
+        onnx_dir / "tokenizer.json",
+        texts,
+        cfg.max_length,
+        cfg.smooth_alpha,
+        cfg.fp32_ffn_down_layers,
+    )
     quantize_dynamic(
-        str(source),
+        str(prepared),
         str(target),
         per_channel=True,
         weight_type=QuantType.QUInt8,
         op_types_to_quantize=list(INT8_OPERATORS),
+        nodes_to_exclude=precision["fp32_nodes"],
         # Shape inference cannot type the outputs of fused (com.microsoft) operators; they are float32.
         extra_options={"DefaultTensorType": onnx.TensorProto.FLOAT},
     )
+    return {
+        "mode": "dynamic",
+        "per_channel": True,
+        "weights": "uint8",
+        "operators": list(INT8_OPERATORS),
+        "fused": cfg.fuse,
+        **precision,
+        "calibration_source": text_source,
+    }
 
 
 def write_model_card(out: Path, cfg: ExportConfig, files: dict[str, str]) -> None:
@@ -197,15 +247,8 @@ def export_model(cfg: ExportConfig) -> dict[str, Any]:
         if diff >= cfg.atol:
             raise RuntimeError(f"fp32 ONNX differs from PyTorch by {diff:.2e} >= atol {cfg.atol:.0e}")
 
-        quantize_int8(tmp, out / "model_int8.onnx", cfg.fuse)
+        report["quantization"] = quantize_int8(tmp, out / "model_int8.onnx", cfg)
         files["int8"] = "model_int8.onnx"
-        report["quantization"] = {
-            "mode": "dynamic",
-            "per_channel": True,
-            "weights": "uint8",
-            "operators": list(INT8_OPERATORS),
-            "fused": cfg.fuse,
-        }
         if cfg.fp16:
             from onnxruntime.transformers.float16 import convert_float_to_float16
 

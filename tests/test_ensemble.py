@@ -111,3 +111,12 @@ def test_calibration_round_trip(tmp_path: Path) -> None:
     )
     np.testing.assert_allclose(loaded.emotion_proba(emo_logits), cal.emotion_proba(emo_logits), atol=1e-5)
     assert Calibration.load_optional(tmp_path / "nowhere") is None
+
+
+def test_choose_stacker_prefers_the_strongest_penalty_when_the_lexicon_is_noise() -> None:
+    """One-standard-error rule: a lexicon that does not clearly help is penalised away."""
+    logits, _, y = synthetic(n=1500, seed=9)
+    noise = np.random.default_rng(10).normal(size=(len(y), 2))
+    model, table = choose_stacker(logits, noise, y, alphas=(0.03, 0.3, 30.0), class_weight_powers=(0.0,), folds=5)
+    assert len(table) == 3
+    assert model.alpha == 30.0

@@ -42,6 +42,39 @@ def test_int8_graph_is_fused_and_quantized(tiny_model_dir: Path) -> None:
     assert "DynamicQuantizeMatMul" in ops or "MatMulInteger" in ops
 
 
+def test_int8_precision_choices_are_applied(tiny_model_dir: Path) -> None:
+    """SmoothQuant scales feed the up-projections; the first down-projections stay fp32 (int8_precision.py)."""
+    onnx = pytest.importorskip("onnx")
+    quant = json.loads((tiny_model_dir / "export_report.json").read_text())["quantization"]
+    assert quant["calibration_source"].endswith("holdout.jsonl")
+    nodes = onnx.load(str(tiny_model_dir / "model_int8.onnx")).graph.node
+    smooth_outputs = {n.output[0] for n in nodes if n.name.startswith("SmoothQuantMul_")}
+    up = [n for n in nodes if n.name.endswith("/intermediate/dense/MatMul_quant")]  # quantized up-projections
+    assert len(smooth_outputs) == quant["smoothquant"]["nodes"] == len(up) == 2  # the tiny encoder has two layers
+    assert all(n.input[0].startswith(tuple(smooth_outputs)) for n in up)  # int8 of the smoothed input
+    down = [n for n in nodes if n.name.endswith("/layer.0/output/dense/MatMul")]
+    assert [n.op_type for n in down] == ["MatMul"] and quant["fp32_nodes"]
+
+
+def test_smoothquant_keeps_fp32_outputs(tiny_model_dir: Path, tmp_path: Path) -> None:
+    """The migration is exact in fp32: only the int8 rounding may change the logits."""
+    onnx = pytest.importorskip("onnx")
+    ort = pytest.importorskip("onnxruntime")
+    from affectlens.export.int8_precision import encode_feeds, prepare_for_int8
+
+    source = tiny_model_dir / "model_fp32.onnx"
+    texts = ["i love this", "the meeting is at noon today", "so bad, not good at all"]
+    info = prepare_for_int8(source, tmp_path / "smoothed.onnx", tiny_model_dir / "tokenizer.json", texts, 64, 0.5, ())
+    assert info["smoothquant"]["nodes"] == 2 and info["fp32_nodes"] == []
+    feeds = encode_feeds(onnx.load(str(source)), tiny_model_dir / "tokenizer.json", texts, 64)
+    before = ort.InferenceSession(str(source), providers=["CPUExecutionProvider"])
+    after = ort.InferenceSession(str(tmp_path / "smoothed.onnx"), providers=["CPUExecutionProvider"])
+    weights = {i.name: i for i in onnx.load(str(tmp_path / "smoothed.onnx")).graph.initializer}
+    assert any(name.startswith("smoothquant_inverse_scale_") for name in weights)
+    for feed in feeds:
+        np.testing.assert_allclose(after.run(None, feed)[0], before.run(None, feed)[0], atol=1e-4)
+
+
 @pytest.mark.parametrize("variant", ["fp32", "int8", "fp16"])
 def test_runtime_shapes_and_batch_equals_single(tiny_model_dir: Path, variant: str) -> None:
     model = NeuralModel(tiny_model_dir, NeuralConfig(provider="cpu", onnx_file=f"model_{variant}.onnx"))
