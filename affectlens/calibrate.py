@@ -74,6 +74,7 @@ def fit_calibration(
     (a given value is the only candidate; the CV score is still reported).
     """
     sent_rows = [r for r in rows if r.sentiment is not None and not r.polarity_only]
+    polarity_rows = [r for r in rows if r.sentiment is not None and r.polarity_only]  # scored in the CV only
     emo_rows = [r for r in rows if r.emotions is not None]
     if len(sent_rows) < 50 or len(emo_rows) < 50:
         raise DatasetError(f"need at least 50 sentiment and 50 emotion rows, got {len(sent_rows)} and {len(emo_rows)}")
@@ -81,6 +82,14 @@ def fit_calibration(
     features = np.stack([a.features for a in lexicon.analyze_batch([r.text for r in sent_rows])])
     y = np.array([r.sentiment for r in sent_rows], dtype=int)
     emo_logits = neural.logits([r.text for r in emo_rows])[:, NUM_SENTIMENT:]
+    polarity = None
+    if polarity_rows:
+        pol_texts = [r.text for r in polarity_rows]
+        polarity = (
+            neural.logits(pol_texts)[:, :NUM_SENTIMENT],
+            np.stack([a.features for a in lexicon.analyze_batch(pol_texts)]),
+            np.array([r.sentiment for r in polarity_rows], dtype=int),
+        )
     emo_y = np.zeros((len(emo_rows), len(EMOTION_LABELS)), dtype=int)
     for i, r in enumerate(emo_rows):
         emo_y[i, list(r.emotions or ())] = 1
@@ -90,12 +99,15 @@ def fit_calibration(
         y,
         alphas=STACKER_ALPHAS if alpha is None else (alpha,),
         class_weight_powers=STACKER_CLASS_WEIGHT_POWERS if class_weight_power is None else (class_weight_power,),
+        domains=[r.source for r in sent_rows],
+        polarity_rows=polarity,
     )
     info: dict[str, Any] = {
         "fitted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "affectlens_version": __version__,
         "model": {"name": neural.card.name, "version": neural.card.version, "variant": neural.variant},
         "sentiment_rows": len(sent_rows),
+        "polarity_rows_scored": len(polarity_rows),
         "emotion_rows": len(emo_rows),
         "sources": sorted({r.source for r in rows}),
         "stacker_choice": {"alpha": stacker.alpha, "class_weight_power": stacker.class_weight_power},

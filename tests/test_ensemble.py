@@ -120,3 +120,20 @@ def test_choose_stacker_prefers_the_strongest_penalty_when_the_lexicon_is_noise(
     model, table = choose_stacker(logits, noise, y, alphas=(0.03, 0.3, 30.0), class_weight_powers=(0.0,), folds=5)
     assert len(table) == 3
     assert model.alpha == 30.0
+
+
+def test_choose_stacker_weighs_every_domain_equally() -> None:
+    """A lexicon that helps on the main domain but misleads on reviews (polarity rows) is penalised away."""
+    logits, lexicon, y = synthetic(n=1500, seed=7)
+    noisy = logits + np.random.default_rng(8).normal(scale=4.0, size=logits.shape)
+    alone, alone_table = choose_stacker(noisy, lexicon, y, alphas=(0.03, 30.0), class_weight_powers=(0.0,), folds=3)
+    assert alone.alpha == 0.03  # on its own domain the lexicon helps
+
+    rev_logits, rev_lexicon, rev_y = synthetic(n=1500, seed=11)
+    keep = rev_y != 1
+    polarity = (rev_logits[keep], -rev_lexicon[keep], rev_y[keep])  # the lexicon points the wrong way here
+    model, table = choose_stacker(
+        noisy, lexicon, y, alphas=(0.03, 30.0), class_weight_powers=(0.0,), folds=3, polarity_rows=polarity
+    )
+    assert model.alpha == 30.0
+    assert table["alpha=0.03,class_weight_power=0.0"] < alone_table["alpha=0.03,class_weight_power=0.0"]
