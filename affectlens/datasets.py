@@ -11,6 +11,7 @@ name                        files                                    splits
 ==========================  =======================================  =====================
 tweeteval-sentiment         tweeteval/sentiment/{split}_text.txt     train, val
 goemotions                  goemotions/{split}.tsv                   train, dev
+goemotions-sentiment        goemotions/{split}.tsv (derived)         train, dev
 sst2                        sst/sst2_{split}.tsv                     train, validation
 financial-phrasebank        financial_phrasebank/{split}.tsv         train, validation
 ==========================  =======================================  =====================
@@ -54,7 +55,7 @@ class DatasetError(AffectlensError):
 SENTIMENT_NAMES = {name: i for i, name in enumerate(SENTIMENT_LABELS)}
 EMOTION_NAMES = {name: i for i, name in enumerate(EMOTION_LABELS)}
 
-NAMED_DATASETS = ("tweeteval-sentiment", "goemotions", "sst2", "financial-phrasebank")
+NAMED_DATASETS = ("tweeteval-sentiment", "goemotions", "sst2", "financial-phrasebank", "goemotions-sentiment")
 
 
 def _require(path: Path) -> Path:
@@ -117,6 +118,31 @@ def read_phrasebank(data_dir: Path, split: str) -> list[LabeledText]:
     return rows
 
 
+def read_goemotions_sentiment(data_dir: Path, split: str) -> list[LabeledText]:
+    """GoEmotions comments with a 3-class sentiment derived from their emotion labels (an evaluation set).
+
+    The dataset's own ``sentiment_mapping.json`` groups the emotions into positive, negative and ambiguous.
+    A comment is positive (negative) when all its labels are positive (negative) emotions, neutral when its
+    only label is "neutral"; comments with ambiguous or mixed labels are left out. Reddit comments, some with
+    emoji: a sentiment domain that the other validation sets lack.
+    """
+    path = _require(Path(data_dir) / "goemotions" / "sentiment_mapping.json")
+    mapping = json.loads(path.read_text(encoding="utf-8"))
+    group = {EMOTION_LABELS.index(e): g for g in ("positive", "negative") for e in mapping[g]}
+    neutral = EMOTION_LABELS.index("neutral")
+    rows = []
+    for row in read_goemotions(data_dir, split):
+        groups = {group.get(i, "other") for i in row.emotions or ()}
+        if row.emotions == (neutral,):
+            sentiment = SENTIMENT_LABELS.index("neutral")
+        elif groups in ({"positive"}, {"negative"}):
+            sentiment = SENTIMENT_LABELS.index(groups.pop())
+        else:
+            continue
+        rows.append(LabeledText(row.text, sentiment=sentiment, source="goemotions-sentiment"))
+    return rows
+
+
 def load_named(name: str, data_dir: Path | str, split: str) -> list[LabeledText]:
     """Load one of NAMED_DATASETS from ``data_dir``."""
     readers = {
@@ -124,6 +150,7 @@ def load_named(name: str, data_dir: Path | str, split: str) -> list[LabeledText]
         "goemotions": read_goemotions,
         "sst2": read_sst2,
         "financial-phrasebank": read_phrasebank,
+        "goemotions-sentiment": read_goemotions_sentiment,
     }
     if name not in readers:
         raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(NAMED_DATASETS)} or pass a file")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -58,6 +59,12 @@ def write_tiny_data(root: Path, repeat: int = 3) -> Path:
         (ge / f"{split}.tsv").write_text(
             "".join(f"{t}\t{lab}\tid{i}\n" for i, (t, lab) in enumerate(emo)), encoding="utf-8"
         )
+    mapping = {  # the shape of GoEmotions' own sentiment_mapping.json (a subset of its labels)
+        "ambiguous": ["confusion", "surprise"],
+        "negative": ["anger", "sadness", "fear"],
+        "positive": ["joy", "love", "gratitude"],
+    }
+    (ge / "sentiment_mapping.json").write_text(json.dumps(mapping), encoding="utf-8")
     sst = root / "sst"
     sst.mkdir()
     for split in ("train", "validation"):

@@ -76,7 +76,19 @@ def test_evaluate_writes_the_report(calibrated_model: Path, tiny_data: Path, tmp
     assert {"lexicon", "neural", "hybrid", "neural-uncalibrated", "vader-stock", "tfidf-logreg"} <= set(te["systems"])
     assert 0 <= te["systems"]["hybrid"]["ece"] <= 1
     assert "macro_recall" in te["hybrid_minus_neural"]
+    reddit = next(r for r in report["sentiment"] if r["dataset"] == "goemotions-sentiment")
+    assert reddit["n"] > 0 and "hybrid" in reddit["systems"]
     assert report["emotions"]["systems"]["hybrid"]["macro_f1"] >= 0
     assert {"comprehensiveness_model", "sufficiency_random"} <= set(report["faithfulness"])
     assert (out / "summary.md").read_text().startswith("# affectlens evaluation report")
     assert (out / "reliability_tweeteval-sentiment.png").is_file()
+
+
+def test_slices_find_emoji_negation_and_contrast() -> None:
+    from affectlens.engine import Engine, EngineConfig
+    from affectlens.evaluation.report import slices
+
+    texts = ["lovely day 😊", "this is not good", "fine, but slow", "the train leaves at six"]
+    masks = slices(Engine(EngineConfig(mode="lexicon")).score_batch(texts), texts)
+    assert masks["emoji"].tolist() == [True, False, False, False]
+    assert masks["negation_contrast_emoji"].tolist() == [True, True, True, False]

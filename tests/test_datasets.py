@@ -26,6 +26,22 @@ def test_goemotions_quoted_text(tmp_path: Path) -> None:
     assert row.text == 'He said "hi"\tthere' and row.emotions == (4, 27)
 
 
+def test_goemotions_sentiment_is_derived_from_the_emotion_groups(tiny_data: Path, tmp_path: Path) -> None:
+    derived = load_named("goemotions-sentiment", tiny_data, "dev")
+    by_text = {r.text: r for r in load_named("goemotions", tiny_data, "dev")}
+    assert len(derived) == len(by_text) and all(r.emotions is None for r in derived)
+    labels = {r.sentiment for r in derived}
+    assert labels == {0, 1, 2}  # joy -> positive, anger + sadness -> negative, neutral -> neutral
+
+    (tmp_path / "goemotions").mkdir()
+    (tmp_path / "goemotions" / "sentiment_mapping.json").write_text(
+        (tiny_data / "goemotions" / "sentiment_mapping.json").read_text(), encoding="utf-8"
+    )
+    rows = "great\t17\ta\nmixed\t17,2\tb\nwow\t26\tc\nmeh\t27,17\td\n"  # joy; joy+anger; surprise; neutral+joy
+    (tmp_path / "goemotions" / "dev.tsv").write_text(rows, encoding="utf-8")
+    assert [(r.text, r.sentiment) for r in load_named("goemotions-sentiment", tmp_path, "dev")] == [("great", 2)]
+
+
 def test_missing_files_and_unknown_names_explain_themselves(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="--data-dir"):
         load_named("sst2", tmp_path, "train")

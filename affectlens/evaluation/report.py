@@ -30,6 +30,7 @@ VAL_SPLITS = {
     "goemotions": ("train", "dev"),
     "sst2": ("train", "validation"),
     "financial-phrasebank": ("train", "validation"),
+    "goemotions-sentiment": ("train", "dev"),
 }
 
 
@@ -150,15 +151,21 @@ def tfidf_baseline(train: Sequence[LabeledText], texts: Sequence[str], polarity_
 CONTRAST = re.compile(r"\b(but|however|although|though|yet|whereas|nevertheless)\b", re.IGNORECASE)
 
 
-def interesting_slice(results: Sequence[Prediction], texts: Sequence[str]) -> np.ndarray:
-    """Texts with negation or emoji (by the lexicon's own evidence) or a contrast word ("but", "however")."""
-    mask = []
-    for r, text in zip(results, texts, strict=True):
+def slices(results: Sequence[Prediction], texts: Sequence[str]) -> dict[str, np.ndarray]:
+    """Named row masks: negation or emoji (by the lexicon's own evidence) or a contrast word; emoji alone."""
+    neg, emoji = [], []
+    for r in results:
         lex = r.components.get("lexicon") or {}
-        neg = (lex.get("negation") or {}).get("cues", 0) > 0
-        emoji = (lex.get("emoji") or {}).get("count", 0) > 0
-        mask.append(bool(neg or emoji or CONTRAST.search(text)))
-    return np.array(mask)
+        neg.append((lex.get("negation") or {}).get("cues", 0) > 0)
+        emoji.append((lex.get("emoji") or {}).get("count", 0) > 0)
+    contrast = [bool(CONTRAST.search(text)) for text in texts]
+    return {
+        "negation_contrast_emoji": np.array(neg) | np.array(emoji) | np.array(contrast),
+        "emoji": np.array(emoji, dtype=bool),
+    }
+
+
+SLICE_TITLES = {"negation_contrast_emoji": "negation, contrast or emoji", "emoji": "emoji"}
 
 
 def faithfulness(
@@ -224,9 +231,10 @@ def evaluate_sentiment(
     if "hybrid" in systems and "neural-uncalibrated" in systems and not polarity_only:
         hyb, neu = systems["hybrid"].argmax(1), systems["neural-uncalibrated"].argmax(1)
         out["hybrid_minus_neural"] = paired_differences(y, hyb, neu, bootstrap)
-        mask = interesting_slice(results["hybrid"], texts)
-        if mask.sum() >= 20:
-            out["slice_negation_contrast_emoji"] = {
+        for slice_name, mask in slices(results["hybrid"], texts).items():
+            if mask.sum() < 20:  # too few rows for a meaningful metric (TweetEval has no emoji at all)
+                continue
+            out[f"slice_{slice_name}"] = {
                 "n": int(mask.sum()),
                 "systems": {
                     s: sentiment_metrics(systems[s][mask], y[mask])
@@ -326,11 +334,13 @@ def markdown_summary(report: dict[str, Any]) -> str:
             lines += ["", "Hybrid minus neural (uncalibrated), 95% paired bootstrap:"]
             for metric, d in res["hybrid_minus_neural"].items():
                 lines.append(f"- {metric}: {d['diff']:+.4f} [{d['ci95_low']:+.4f}, {d['ci95_high']:+.4f}]")
-        if "slice_negation_contrast_emoji" in res:
-            sl = res["slice_negation_contrast_emoji"]
+        for slice_name, title in SLICE_TITLES.items():
+            if f"slice_{slice_name}" not in res:
+                continue
+            sl = res[f"slice_{slice_name}"]
             lines += [
                 "",
-                f"Slice with negation, contrast or emoji (n={sl['n']}):",
+                f"Slice with {title} (n={sl['n']}):",
                 "",
                 "| system | accuracy | macro-F1 | macro recall | ECE |",
                 "|---|---:|---:|---:|---:|",
