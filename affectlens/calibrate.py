@@ -111,7 +111,9 @@ def fit_calibration(
         "emotion_rows": len(emo_rows),
         "sources": sorted({r.source for r in rows}),
         "stacker_choice": {"alpha": stacker.alpha, "class_weight_power": stacker.class_weight_power},
-        "stacker_cv_macro_score": cv_table,
+        # per candidate: domain-balanced CV score (macro metrics per 3-class source, polarity accuracy on
+        # the polarity-only rows, averaged) and its standard error over the folds
+        "stacker_cv": cv_table,
         "lexicon": {"use_nrc": lexicon.config.use_nrc, "use_parser": lexicon.config.use_parser},
     }
     return Calibration(

@@ -11,7 +11,8 @@ name                        files                                    splits
 ==========================  =======================================  =====================
 tweeteval-sentiment         tweeteval/sentiment/{split}_text.txt     train, val
 goemotions                  goemotions/{split}.tsv                   train, dev
-goemotions-sentiment        goemotions/{split}.tsv (derived)         train, dev
+goemotions-sentiment        goemotions/{split}.tsv and               train, dev
+                            goemotions/sentiment_mapping.json
 sst2                        sst/sst2_{split}.tsv                     train, validation
 financial-phrasebank        financial_phrasebank/{split}.tsv         train, validation
 ==========================  =======================================  =====================

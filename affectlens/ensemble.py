@@ -175,8 +175,34 @@ STACKER_CLASS_WEIGHT_POWERS = (0.0, 0.5, 1.0)
 
 
 def polarity_decisions(scores: np.ndarray) -> np.ndarray:
-    """Negative (0) or positive (2) by the larger of the two polarity scores (for binary-labelled rows)."""
-    return np.where(scores[:, 2] > scores[:, 0], 2, 0)
+    """Negative (0) or positive (2) by the larger of the two polarity scores; a tie is positive, as in
+    ``sentiment_metrics``. For binary-labelled rows."""
+    return np.where(scores[:, 2] >= scores[:, 0], 2, 0)
+
+
+def domain_balanced_score(
+    y: np.ndarray, pred: np.ndarray, domains: np.ndarray, polarity_y: np.ndarray, polarity_pred: np.ndarray
+) -> float:
+    """Mean over domains, each weighted equally: 3-class domains by the mean of macro-F1 and macro recall,
+    the polarity rows (all together, one part) by negative-vs-positive accuracy."""
+    from affectlens.evaluation.metrics import macro_f1, macro_recall
+
+    parts = []
+    for name in np.unique(domains):
+        mask = domains == name
+        parts.append((macro_f1(y[mask], pred[mask], 3) + macro_recall(y[mask], pred[mask], 3)) / 2)
+    if len(polarity_y):
+        parts.append(float((polarity_pred == polarity_y).mean()))
+    return float(np.mean(parts))
+
+
+def one_standard_error_choice(results: Sequence[tuple[float, float, float, float]]) -> tuple[float, float]:
+    """(alpha, power) from (score, standard error, alpha, power) rows: the largest alpha (strongest penalty)
+    whose score is within one standard error of the best score; among those, the best score."""
+    best_score, best_se, _, _ = max(results)
+    close = [r for r in results if r[0] >= best_score - best_se]
+    _, _, alpha, power = max(close, key=lambda r: (r[2], r[0]))
+    return alpha, power
 
 
 def choose_stacker(
@@ -189,35 +215,28 @@ def choose_stacker(
     seed: int = 0,
     domains: Sequence[str] | None = None,
     polarity_rows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-) -> tuple[SentimentStacker, dict[str, float]]:
+) -> tuple[SentimentStacker, dict[str, dict[str, float]]]:
     """Pick ``alpha`` and ``class_weight_power`` by cross-validation on the fit rows, then refit on all rows.
 
-    Score: out-of-fold predictions scored per domain (``domains``: the source of each row; 3-class rows by the
-    mean of macro-F1 and macro recall, ``polarity_rows`` (logits, features, labels 0/2) by negative-vs-positive
-    accuracy; they are scored, never fitted), then averaged over domains with equal weight: the hold-out is
-    mostly tweets, and the product is also used on reviews and news. One-standard-error rule: the strongest
-    penalty whose score is within one standard error (of the per-fold scores) of the best, so the lexicon only
-    moves the network's decisions when that clearly helps. Returns the model and the CV table.
+    Out-of-fold predictions are scored by ``domain_balanced_score`` (``domains``: the source of each row;
+    ``polarity_rows`` = (logits, features, labels 0/2) are scored, never fitted): the hold-out is mostly tweets,
+    and the product is also used on reviews and news. Then ``one_standard_error_choice``, so the lexicon only
+    moves the network's decisions when that clearly helps. Folds are not stratified: a small domain makes the
+    per-fold scores noisier, which only pushes the choice toward the stronger penalty. Returns the model and
+    the CV table (score and standard error per candidate).
     """
-    from affectlens.evaluation.metrics import macro_f1, macro_recall
-
     y = np.asarray(y, dtype=int)
-    domain = np.asarray(domains if domains is not None else ["all"] * len(y))
+    if folds < 2 or len(y) < folds:
+        raise ValueError(f"need folds >= 2 and at least {folds} rows, got folds={folds} and {len(y)} rows")
+    domain = np.array([str(d) for d in domains] if domains is not None else ["all"] * len(y))
+    if len(domain) != len(y):
+        raise ValueError(f"domains has {len(domain)} entries for {len(y)} rows")
     rng = np.random.default_rng(seed)
     fold = rng.permutation(len(y)) % folds
     pol_logits, pol_features, pol_y = polarity_rows or (np.zeros((0, 3)), np.zeros((0, 0)), np.zeros(0, dtype=int))
     pol_fold = rng.permutation(len(pol_y)) % folds
 
-    def score(rows: np.ndarray, pred: np.ndarray, pol_rows: np.ndarray, pol_pred: np.ndarray) -> float:
-        parts = []
-        for name in np.unique(domain[rows]):
-            mask = domain[rows] == name
-            parts.append((macro_f1(y[rows][mask], pred[mask], 3) + macro_recall(y[rows][mask], pred[mask], 3)) / 2)
-        if pol_rows.any():
-            parts.append(float((pol_pred == pol_y[pol_rows]).mean()))
-        return float(np.mean(parts))
-
-    table: dict[str, float] = {}
+    table: dict[str, dict[str, float]] = {}
     results: list[tuple[float, float, float, float]] = []  # (score, standard error, alpha, power)
     for power in class_weight_powers:
         for alpha in alphas:
@@ -230,13 +249,17 @@ def choose_stacker(
                 if pol_test.any():
                     scores = model.decision_function(pol_logits[pol_test], pol_features[pol_test])
                     pol_pred[pol_test] = polarity_decisions(scores)
-            per_fold = [score(fold == k, pred[fold == k], pol_fold == k, pol_pred[pol_fold == k]) for k in range(folds)]
-            pooled = score(np.ones(len(y), dtype=bool), pred, np.ones(len(pol_y), dtype=bool), pol_pred)
+            per_fold = [
+                domain_balanced_score(y[t], pred[t], domain[t], pol_y[p], pol_pred[p])
+                for t, p in ((fold == k, pol_fold == k) for k in range(folds))
+            ]
+            pooled = domain_balanced_score(y, pred, domain, pol_y, pol_pred)
             results.append((pooled, float(np.std(per_fold, ddof=1) / np.sqrt(folds)), alpha, power))
-            table[f"alpha={alpha},class_weight_power={power}"] = round(pooled, 5)
-    best_score, best_se, _, _ = max(results)
-    close = [r for r in results if r[0] >= best_score - best_se]
-    _, _, alpha, power = max(close, key=lambda r: (r[2], r[0]))
+            table[f"alpha={alpha},class_weight_power={power}"] = {
+                "score": round(pooled, 5),
+                "standard_error": round(results[-1][1], 5),
+            }
+    alpha, power = one_standard_error_choice(results)
     return SentimentStacker(alpha, power).fit(neural_logits, lexicon_features, y), table
 
 

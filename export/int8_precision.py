@@ -19,12 +19,15 @@ never a validation split).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+log = logging.getLogger("affectlens.export")
 
 FFN_UP = re.compile(r"/layer\.(\d+)/intermediate/dense/MatMul$")
 FFN_DOWN = re.compile(r"/layer\.(\d+)/output/dense/MatMul$")  # not .../attention/output/dense/MatMul
@@ -88,6 +91,9 @@ def smooth_inputs(model: Any, nodes: Sequence[Any], ranges: dict[str, np.ndarray
     from onnx import helper, numpy_helper
 
     initializers = {i.name: i for i in model.graph.initializer}
+    names = [node.name for node in nodes]
+    if len(set(names)) != len(names):
+        raise ValueError(f"duplicate node names among {names}: cannot place the SmoothQuant scales")
     muls = {}
     for k, node in enumerate(nodes):
         source, weight_name = node.input[0], node.input[1]
@@ -123,10 +129,20 @@ def prepare_for_int8(
 
     model = onnx.load(str(source))
     up = matching_nodes(model, FFN_UP) if smooth_alpha else []
+    if smooth_alpha and not up:
+        log.warning("no MatMul named like %s: SmoothQuant skipped (not a BERT-style graph?)", FFN_UP.pattern)
     if up and smooth_alpha:
+        if not texts:
+            raise ValueError("SmoothQuant needs calibration texts: give some, or turn it off (--smooth-alpha 0)")
         feeds = encode_feeds(model, tokenizer_file, texts, max_length)
         smooth_inputs(model, up, activation_ranges(model, sorted({n.input[0] for n in up}), feeds), smooth_alpha)
-    keep_fp32 = [n.name for n in matching_nodes(model, FFN_DOWN, fp32_down_layers)]
+    down = matching_nodes(model, FFN_DOWN, fp32_down_layers)
+    found = {int(m.group(1)) for n in down if (m := FFN_DOWN.search(n.name))}
+    if set(fp32_down_layers) - found:
+        log.warning(
+            "fp32 down-projection asked for layers %s, not in this graph", sorted(set(fp32_down_layers) - found)
+        )
+    keep_fp32 = [n.name for n in down]
     onnx.save(model, str(target))
     return {
         "smoothquant": {"alpha": smooth_alpha, "nodes": len(up), "calibration_texts": len(texts) if up else 0},

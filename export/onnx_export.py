@@ -73,6 +73,10 @@ class ExportConfig:
     calibration_file: str | None = None
     calibration_texts: int = 600
 
+    def __post_init__(self) -> None:
+        if self.smooth_alpha is not None and not 0 <= self.smooth_alpha <= 1:
+            raise ValueError(f"smooth_alpha must be in [0, 1] (0 or None: off), not {self.smooth_alpha}")
+
 
 def _torch_logits(checkpoint: str, texts: Sequence[str], max_length: int) -> np.ndarray:
     import torch
@@ -144,7 +148,9 @@ def calibration_texts(cfg: ExportConfig) -> tuple[list[str], str]:
         log.warning("no %s: activation ranges come from the %d probe texts", path, len(cfg.probe_texts))
         return list(cfg.probe_texts), "probe texts"
     lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    texts = [json.loads(line)["text"] if line.lstrip().startswith("{") else line for line in lines]
+    texts = [json.loads(line)["text"] for line in lines] if path.suffix == ".jsonl" else lines
+    if not texts:
+        raise ValueError(f"calibration file {path} has no texts")
     if len(texts) > cfg.calibration_texts:
         keep = np.random.default_rng(0).choice(len(texts), cfg.calibration_texts, replace=False)
         texts = [texts[i] for i in sorted(keep)]

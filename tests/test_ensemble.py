@@ -13,6 +13,8 @@ from affectlens.ensemble import (
     SentimentStacker,
     TemperatureScaler,
     choose_stacker,
+    domain_balanced_score,
+    one_standard_error_choice,
     softmax,
 )
 from affectlens.evaluation.metrics import expected_calibration_error
@@ -136,4 +138,31 @@ def test_choose_stacker_weighs_every_domain_equally() -> None:
         noisy, lexicon, y, alphas=(0.03, 30.0), class_weight_powers=(0.0,), folds=3, polarity_rows=polarity
     )
     assert model.alpha == 30.0
-    assert table["alpha=0.03,class_weight_power=0.0"] < alone_table["alpha=0.03,class_weight_power=0.0"]
+    key = "alpha=0.03,class_weight_power=0.0"
+    assert table[key]["score"] < alone_table[key]["score"]
+
+
+def test_one_standard_error_choice_prefers_the_strongest_penalty_within_one_error() -> None:
+    rows = [(0.720, 0.004, 0.03, 0.5), (0.718, 0.004, 0.3, 0.5), (0.712, 0.004, 3.0, 0.5), (0.719, 0.002, 1.0, 0.0)]
+    assert one_standard_error_choice(rows) == (1.0, 0.0)  # 3.0 is 0.008 below the best: outside one error
+    assert one_standard_error_choice([(0.72, 0.0, 0.03, 0.5), (0.7199, 0.0, 3.0, 0.5)]) == (0.03, 0.5)
+
+
+def test_domain_balanced_score_weighs_domains_not_rows() -> None:
+    y = np.array([0, 1, 2] * 300 + [0, 2] * 5)
+    domains = np.array(["tweets"] * 900 + ["news"] * 10)
+    pred = y.copy()
+    pred[900:] = 1  # every news row wrong
+    no_polarity = np.zeros(0, dtype=int)
+    assert domain_balanced_score(y, pred, domains, no_polarity, no_polarity) == pytest.approx(0.5)
+    polarity_y = np.array([0, 2, 2, 0])
+    both = domain_balanced_score(y, pred, domains, polarity_y, np.array([0, 2, 0, 2]))
+    assert both == pytest.approx((1.0 + 0.0 + 0.5) / 3)
+
+
+def test_choose_stacker_rejects_bad_inputs() -> None:
+    logits, lexicon, y = synthetic(n=60, seed=3)
+    with pytest.raises(ValueError, match="folds"):
+        choose_stacker(logits, lexicon, y, folds=1)
+    with pytest.raises(ValueError, match="domains"):
+        choose_stacker(logits, lexicon, y, domains=["tweets"] * 10)
