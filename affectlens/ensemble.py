@@ -5,7 +5,7 @@ attributes end in ``_``, ``fit`` returns self, ``predict_proba``).
 * ``SentimentStacker``: the neural sentiment logits as an offset plus a ridge-penalised correction from
   the lexicon features (and their interactions with neural uncertainty), then temperature scaling.
 * ``EmotionCalibrator``: per-label Platt scaling of the 28 emotion logits and per-label thresholds
-  chosen for F1 (shrunk toward one global threshold for rare labels).
+  chosen for F1 (labels too rare to fit use one global threshold).
 * ``Calibration``: the bundle saved as ``calibration.json`` (small, versioned, human-readable) next to the
   model and loaded by ``Engine``.
 
@@ -174,12 +174,6 @@ STACKER_ALPHAS = (0.03, 0.1, 0.3, 1.0, 3.0)
 STACKER_CLASS_WEIGHT_POWERS = (0.0, 0.5, 1.0)
 
 
-def polarity_decisions(scores: np.ndarray) -> np.ndarray:
-    """Negative (0) or positive (2) by the larger of the two polarity scores; a tie is positive, as in
-    ``sentiment_metrics``. For binary-labelled rows."""
-    return np.where(scores[:, 2] >= scores[:, 0], 2, 0)
-
-
 def domain_balanced_score(
     y: np.ndarray, pred: np.ndarray, domains: np.ndarray, polarity_y: np.ndarray, polarity_pred: np.ndarray
 ) -> float:
@@ -225,6 +219,8 @@ def choose_stacker(
     per-fold scores noisier, which only pushes the choice toward the stronger penalty. Returns the model and
     the CV table (score and standard error per candidate).
     """
+    from affectlens.evaluation.metrics import polarity_decisions
+
     y = np.asarray(y, dtype=int)
     if folds < 2 or len(y) < folds:
         raise ValueError(f"need folds >= 2 and at least {folds} rows, got folds={folds} and {len(y)} rows")

@@ -170,13 +170,12 @@ class NeuralModel:
         encodings = self.encode(texts)
         t1 = time.perf_counter()
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        t2 = time.perf_counter()
         for start in range(0, len(order), self.run_batch_size):
             idx = order[start : start + self.run_batch_size]
             out[idx] = self._run([encodings[i] for i in idx])
         if timings is not None:
             timings["tokenize"] = timings.get("tokenize", 0.0) + (t1 - t0) * 1000.0
-            timings["neural"] = timings.get("neural", 0.0) + (time.perf_counter() - t2) * 1000.0
+            timings["neural"] = timings.get("neural", 0.0) + (time.perf_counter() - t1) * 1000.0
         return out
 
     @property

@@ -233,7 +233,7 @@ def validation_metrics(
     logits_by_set: dict[str, np.ndarray], validation: dict[str, list[LabeledText]]
 ) -> dict[str, float]:
     """Macro recall / macro-F1 per validation set; ``selection`` is what checkpoint choice maximises."""
-    from affectlens.evaluation.metrics import macro_f1, macro_recall, multilabel_macro_f1
+    from affectlens.evaluation.metrics import macro_f1, macro_recall, multilabel_macro_f1, polarity_decisions
 
     metrics: dict[str, float] = {}
     for name, rows in validation.items():
@@ -243,7 +243,7 @@ def validation_metrics(
             y = np.array([rows[i].sentiment for i in sent_rows])
             sl = logits[sent_rows, :NUM_SENTIMENT]
             if rows[sent_rows[0]].polarity_only:
-                pred = np.where(sl[:, 2] > sl[:, 0], 2, 0)
+                pred = polarity_decisions(sl)
                 metrics[f"{name}.polarity_accuracy"] = float((pred == y).mean())
             else:
                 pred = sl.argmax(axis=1)

@@ -41,6 +41,13 @@ def macro_f1(y_true: ArrayLike, y_pred: ArrayLike, n_classes: int) -> float:
     return float(prf["f1"][present].mean())
 
 
+def polarity_decisions(scores: ArrayLike) -> np.ndarray:
+    """Negative (0) or positive (2) from 3-class scores, ignoring neutral, for binary-labelled data
+    (SST-2): the larger of the two polarity scores; a tie is positive."""
+    s = np.asarray(scores)
+    return np.where(s[:, 2] >= s[:, 0], 2, 0)
+
+
 def multilabel_f1(y_true: ArrayLike, y_pred: ArrayLike) -> np.ndarray:
     """F1 of every label column (0 where a label is never true nor predicted)."""
     t = np.asarray(y_true, dtype=bool)

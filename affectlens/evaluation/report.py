@@ -37,7 +37,7 @@ VAL_SPLITS = {
 def sentiment_metrics(probs: np.ndarray, y: np.ndarray, polarity_only: bool = False) -> dict[str, Any]:
     """All sentiment metrics for probabilities (n, 3) against labels; polarity-only data uses neg vs pos."""
     if polarity_only:
-        pred = np.where(probs[:, 2] >= probs[:, 0], 2, 0)
+        pred = M.polarity_decisions(probs)
         pair = probs[:, [0, 2]] / np.clip(probs[:, [0, 2]].sum(axis=1, keepdims=True), 1e-12, None)
         y2 = (y == 2).astype(int)
         return {
@@ -312,6 +312,13 @@ def write_plots(report_dir: Path, name: str, probs: dict[str, np.ndarray], y: np
     return written
 
 
+def _difference_lines(differences: dict[str, Any], where: str) -> list[str]:
+    lines = ["", f"Hybrid minus neural (uncalibrated){where}, 95% paired bootstrap:"]
+    for metric, d in differences.items():
+        lines.append(f"- {metric}: {d['diff']:+.4f} [{d['ci95_low']:+.4f}, {d['ci95_high']:+.4f}]")
+    return lines
+
+
 def markdown_summary(report: dict[str, Any]) -> str:
     lines = ["# affectlens evaluation report", "", f"Model: {report['model']}", ""]
     for res in report["sentiment"]:
@@ -331,9 +338,7 @@ def markdown_summary(report: dict[str, Any]) -> str:
                     f"{m['ece']:.4f} | {m['brier']:.4f} | {m['nll']:.4f} |"
                 )
         if "hybrid_minus_neural" in res:
-            lines += ["", "Hybrid minus neural (uncalibrated), 95% paired bootstrap:"]
-            for metric, d in res["hybrid_minus_neural"].items():
-                lines.append(f"- {metric}: {d['diff']:+.4f} [{d['ci95_low']:+.4f}, {d['ci95_high']:+.4f}]")
+            lines += _difference_lines(res["hybrid_minus_neural"], "")
         for slice_name, title in SLICE_TITLES.items():
             if f"slice_{slice_name}" not in res:
                 continue
@@ -349,9 +354,7 @@ def markdown_summary(report: dict[str, Any]) -> str:
                 lines.append(
                     f"| {s} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {m['macro_recall']:.4f} | {m['ece']:.4f} |"
                 )
-            lines += ["", "Hybrid minus neural (uncalibrated) on the slice, 95% paired bootstrap:"]
-            for metric, d in sl["hybrid_minus_neural"].items():
-                lines.append(f"- {metric}: {d['diff']:+.4f} [{d['ci95_low']:+.4f}, {d['ci95_high']:+.4f}]")
+            lines += _difference_lines(sl["hybrid_minus_neural"], " on the slice")
         lines.append("")
     if report.get("emotions"):
         emo = report["emotions"]
