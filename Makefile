@@ -9,7 +9,7 @@ RUN ?= runs/finetune
 export HF_HUB_OFFLINE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help install test test-fast lint typecheck serve stop bench model ship evaluate archive clean
+.PHONY: help install test test-fast lint typecheck serve stop bench model ship evaluate archive clean gpu-check
 
 help: ## list the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-11s %s\n", $$1, $$2}'
@@ -60,6 +60,9 @@ ship: install ## copy $(RUN)/model (int8, tokenizer, calibration, card) into aff
 
 evaluate: install ## validation report (default model, or MODEL=dir) into reports/validation/
 	$(BIN)/affectlens evaluate --data-dir $(DATA) -o reports/validation $(if $(MODEL),--model $(MODEL))
+
+gpu-check: ## GPU proof on an NVIDIA machine: fp16 on CUDA vs fp32, latency, TorchServe on the GPU (skips elsewhere)
+	sh bench/gpu_check.sh
 
 archive: install ## build the TorchServe archive into model_store/
 	$(BIN)/affectlens archive

@@ -21,14 +21,16 @@ import numpy as np
 from affectlens import __version__
 from affectlens.datasets import DatasetError, LabeledText
 from affectlens.ensemble import (
+    IRONY_FEATURE,
     STACKER_ALPHAS,
     STACKER_CLASS_WEIGHT_POWERS,
     Calibration,
     EmotionCalibrator,
     choose_stacker,
     fit_temperature,
+    stacker_features,
 )
-from affectlens.labels import EMOTION_LABELS, NUM_SENTIMENT
+from affectlens.labels import EMOTION_LABELS, EMOTION_SLICE, IRONY_INDEX, NUM_SENTIMENT
 from affectlens.lexicons import LexiconConfig, LexiconPipeline
 from affectlens.lexicons.features import FEATURE_NAMES, FEATURE_VERSION
 from affectlens.neural import NeuralConfig, NeuralModel
@@ -53,11 +55,20 @@ def read_holdout(path: Path | str) -> list[LabeledText]:
                         polarity_only=bool(data.get("polarity_only", False)),
                         emotions=None if emotions is None else tuple(emotions),
                         source=data.get("source", ""),
+                        irony=data.get("irony"),
                     )
                 )
             except (json.JSONDecodeError, KeyError) as exc:
                 raise DatasetError(f"{path}:{line_no}: not a hold-out row ({exc})") from exc
     return rows
+
+
+def calibration_domain(source: str) -> str:
+    """The domain a hold-out row counts for in the stacker's cross-validation: its dataset, except that generated
+    rows form a domain per kind ("augment:negation", "augment:contrast", "behaviour-fit"), weighed like the
+    datasets, so the stacker is chosen where negation and contrast decide as well as on ordinary text."""
+    parts = source.split(":")
+    return ":".join(parts[:2]) if parts[0] == "augment" else source
 
 
 def fit_calibration(
@@ -78,16 +89,19 @@ def fit_calibration(
     emo_rows = [r for r in rows if r.emotions is not None]
     if len(sent_rows) < 50 or len(emo_rows) < 50:
         raise DatasetError(f"need at least 50 sentiment and 50 emotion rows, got {len(sent_rows)} and {len(emo_rows)}")
-    sent_logits = neural.logits([r.text for r in sent_rows])[:, :NUM_SENTIMENT]
-    features = np.stack([a.features for a in lexicon.analyze_batch([r.text for r in sent_rows])])
+    names = (*FEATURE_NAMES, IRONY_FEATURE) if neural.has_irony else tuple(FEATURE_NAMES)
+    sent_all = neural.logits([r.text for r in sent_rows])
+    sent_logits = sent_all[:, :NUM_SENTIMENT]
+    features = stacker_features(sent_all, lexicon.analyze_batch([r.text for r in sent_rows]), names)
     y = np.array([r.sentiment for r in sent_rows], dtype=int)
-    emo_logits = neural.logits([r.text for r in emo_rows])[:, NUM_SENTIMENT:]
+    emo_logits = neural.logits([r.text for r in emo_rows])[:, EMOTION_SLICE]
     polarity = None
     if polarity_rows:
         pol_texts = [r.text for r in polarity_rows]
+        pol_all = neural.logits(pol_texts)
         polarity = (
-            neural.logits(pol_texts)[:, :NUM_SENTIMENT],
-            np.stack([a.features for a in lexicon.analyze_batch(pol_texts)]),
+            pol_all[:, :NUM_SENTIMENT],
+            stacker_features(pol_all, lexicon.analyze_batch(pol_texts), names),
             np.array([r.sentiment for r in polarity_rows], dtype=int),
         )
     emo_y = np.zeros((len(emo_rows), len(EMOTION_LABELS)), dtype=int)
@@ -99,7 +113,7 @@ def fit_calibration(
         y,
         alphas=STACKER_ALPHAS if alpha is None else (alpha,),
         class_weight_powers=STACKER_CLASS_WEIGHT_POWERS if class_weight_power is None else (class_weight_power,),
-        domains=[r.source for r in sent_rows],
+        domains=[calibration_domain(r.source) for r in sent_rows],
         polarity_rows=polarity,
     )
     info: dict[str, Any] = {
@@ -116,13 +130,23 @@ def fit_calibration(
         "stacker_cv": cv_table,
         "lexicon": {"use_nrc": lexicon.config.use_nrc, "use_parser": lexicon.config.use_parser},
     }
+    irony_temperature = None
+    irony_rows = [r for r in rows if r.irony is not None]
+    if neural.has_irony and len(irony_rows) >= 50:
+        z = neural.logits([r.text for r in irony_rows])[:, IRONY_INDEX]
+        y_irony = np.array([r.irony for r in irony_rows], dtype=int)
+        irony_temperature = fit_temperature(np.stack([np.zeros_like(z), z], axis=1), y_irony)
+        info["irony_rows"] = len(irony_rows)
+    elif neural.has_irony:
+        log.warning("only %d irony rows in the hold-out: irony probabilities stay uncalibrated", len(irony_rows))
     return Calibration(
         feature_version=FEATURE_VERSION,
-        feature_names=tuple(FEATURE_NAMES),
+        feature_names=names,
         neural_temperature=fit_temperature(sent_logits, y),
         stacker=stacker,
         emotions=EmotionCalibrator().fit(emo_logits, emo_y),
         info=info,
+        irony_temperature=irony_temperature,
     )
 
 

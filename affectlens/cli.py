@@ -12,40 +12,18 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from affectlens import __version__
+from affectlens.config import add_engine_arguments, engine_config_from_args
 from affectlens.errors import AffectlensError
+from affectlens.input_forms import INPUT_FORMS
 
 log = logging.getLogger("affectlens.cli")
 
-
-def add_engine_arguments(parser: argparse.ArgumentParser) -> None:
-    """Options shared by every command that builds an Engine."""
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--lexicon-only", action="store_true", help="lexicon analyzers only (no neural model)")
-    mode.add_argument("--neural-only", action="store_true", help="calibrated neural model only (no lexicon)")
-    parser.add_argument("--model", default=None, help="model folder (default: the shipped default model)")
-    parser.add_argument("--provider", default="auto", choices=["auto", "cpu", "cuda"], help="ONNX Runtime provider")
-    parser.add_argument("--threads", type=int, default=0, help="ONNX Runtime intra-op threads (0 = all cores)")
-    parser.add_argument("--no-nrc", action="store_true", help="disable the NRC emotion lexicon (licence)")
-    parser.add_argument("--no-parser", action="store_true", help="negation scope by window rule, not spaCy")
-    parser.add_argument("--explain", action="store_true", help="add per-token evidence and attributions")
-
-
-def engine_config_from_args(args: argparse.Namespace) -> Any:
-    from affectlens.engine import EngineConfig
-    from affectlens.lexicons import LexiconConfig
-    from affectlens.neural import NeuralConfig
-
-    mode = "lexicon" if args.lexicon_only else "neural" if args.neural_only else "hybrid"
-    return EngineConfig(
-        mode=mode,
-        model_dir=args.model,
-        lexicon=LexiconConfig(use_nrc=not args.no_nrc, use_parser=not args.no_parser),
-        neural=NeuralConfig(provider=args.provider, intra_op_threads=args.threads),
-    )
+__all__ = ["add_engine_arguments", "build_engine", "build_parser", "engine_config_from_args", "main"]
 
 
 def build_engine(args: argparse.Namespace) -> Any:
@@ -55,15 +33,35 @@ def build_engine(args: argparse.Namespace) -> Any:
 
 
 def cmd_analyze(args: argparse.Namespace) -> int:
-    """Score the texts given on the command line; one JSON object per text per line."""
-    texts = list(args.texts)
-    if texts == ["-"]:
-        texts = [line.rstrip("\n") for line in sys.stdin if line.strip()]
-    engine = build_engine(args)
+    """Score the texts given on the command line; one JSON object per text per line.
+
+    ``-`` reads one text per line from stdin and writes exactly one line per input line (a blank line gets an
+    ``empty_text`` error line), so outputs line up with inputs; stdin is scored in batches as it arrives.
+    """
+    from affectlens.api import Analyzer
+
+    analyzer = Analyzer(build_engine(args))
+    explain = args.explain or bool(args.html)
+    source: Iterable[str] = (line.rstrip("\r\n") for line in sys.stdin) if args.texts == ["-"] else args.texts
+    pending: deque[str] = deque()
+
+    def recorded() -> Iterator[str]:
+        for text in source:
+            pending.append(text)
+            yield text
+
     failed = 0
-    for result in engine.score_batch(texts, explain=args.explain):
+    kept: list[tuple[str, Any]] = []
+    for result in analyzer.pipe(recorded(), explain=explain):
+        text = pending.popleft()
         failed += "error" in (payload := result.to_dict())
-        print(json.dumps(payload, ensure_ascii=False))
+        print(json.dumps(payload, ensure_ascii=False), flush=args.texts == ["-"])
+        if args.html:
+            kept.append((text, result))
+    if args.html:
+        from affectlens.explain_html import write_html
+
+        print(f"affectlens: wrote {write_html(kept, args.html)}", file=sys.stderr)
     return 1 if failed else 0
 
 
@@ -85,6 +83,11 @@ def cmd_train(args: argparse.Namespace) -> int:
             seed=args.seed,
             threads=args.threads,
             mlflow=not args.no_mlflow,
+            resume=args.resume,
+            irony=args.irony,
+            input_form=args.input_form,
+            augment=args.augment,
+            behaviour_fit=args.behaviour_fit,
         )
     )
     print(json.dumps({"best": summary["best"], "seconds": round(summary["seconds"], 1)}, indent=2))
@@ -100,7 +103,10 @@ def cmd_export(args: argparse.Namespace) -> int:
             output_dir=args.output_dir,
             name=args.name,
             version=args.version,
-            fp16=not args.no_fp16,
+            fp16=not args.no_fp16 and args.only != "int8",
+            int8=args.only != "fp16",
+            calibration_from=args.calibration_from,
+            reference_dir=args.reference,
             fuse=not args.no_fuse,
             smooth_alpha=args.smooth_alpha or None,
             fp32_ffn_down_layers=tuple(int(x) for x in args.fp32_ffn_down_layers.split(",") if x.strip()),
@@ -130,6 +136,17 @@ def _add_train(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--threads", type=int, default=0)
     p.add_argument("--no-mlflow", action="store_true")
+    p.add_argument(
+        "--resume", action="store_true", help="continue an interrupted run from OUTPUT_DIR/resume/ (same options, data)"
+    )
+    p.add_argument("--irony", action="store_true", help="add an irony head trained on TweetEval irony")
+    p.add_argument(
+        "--input-form", default=None, choices=list(INPUT_FORMS), help="text form the network reads (emoji as words)"
+    )
+    p.add_argument(
+        "--augment", action="store_true", help="counterfactual negation/contrast rows and identity-term swaps"
+    )
+    p.add_argument("--behaviour-fit", action="store_true", help="train on the fit half of the behavioural suite too")
     p.set_defaults(func=cmd_train)
 
 
@@ -140,6 +157,14 @@ def _add_export(sub: Any) -> None:
     p.add_argument("--name", default="affectlens-minilm")
     p.add_argument("--version", default=__version__)
     p.add_argument("--no-fp16", action="store_true", help="skip the fp16 (GPU) graph")
+    p.add_argument(
+        "--only", choices=["int8", "fp16"], default=None, help="build one graph only (fp16: a GPU folder, no int8)"
+    )
+    p.add_argument(
+        "--calibration-from",
+        default=None,
+        help="copy calibration.json from this model folder (e.g. affectlens/default_model for an fp16 rebuild)",
+    )
     p.add_argument(
         "--no-fuse", action="store_true", help="quantize the plain graph, without ONNX Runtime's transformer fusions"
     )
@@ -155,6 +180,9 @@ def _add_export(sub: Any) -> None:
         help="texts for activation ranges: JSONL with 'text' or one per line (default: holdout.jsonl beside the "
         "checkpoint folder)",
     )
+    p.add_argument(
+        "--reference", default=None, help="with --data-dir: agreement of the new int8 graph with this model folder"
+    )
     p.add_argument("--keep-fp32", action="store_true", help="keep the fp32 graph (~90 MB)")
     p.add_argument("--data-dir", default=None, help="also check int8 vs fp32 on the validation splits here")
     p.set_defaults(func=cmd_export)
@@ -166,6 +194,7 @@ def _optional_commands() -> list[tuple[str, str, str]]:
         ("affectlens.batch", "score", "score a JSONL/CSV/Parquet file (one prediction per line, with ids)"),
         ("affectlens.evaluation.report", "evaluate", "evaluate on labelled data and write a report folder"),
         ("affectlens.calibrate", "calibrate", "fit the calibrated ensemble on held-out data"),
+        ("affectlens.behaviour.cli", "behaviour", "run the behavioural test suite (MFT/INV/DIR) on a model"),
         ("affectlens.serving", "serve", "start TorchServe with the model and wait until it is READY"),
         ("affectlens.serving", "stop", "stop the TorchServe started by `affectlens serve`"),
         ("affectlens.serving", "token", "print the current inference token"),
@@ -179,8 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-v", "--verbose", action="store_true", help="log more (INFO) to stderr")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("analyze", help="score texts given as arguments (one JSON line per text)")
-    p.add_argument("texts", nargs="+", metavar="TEXT", help="texts to score ('-' reads lines from stdin)")
+    p.add_argument("texts", nargs="+", metavar="TEXT", help="texts to score ('-' reads one text per line from stdin)")
     add_engine_arguments(p)
+    p.add_argument(
+        "--html", metavar="OUT.html", default=None, help="also write the HTML explanation view (implies --explain)"
+    )
     p.set_defaults(func=cmd_analyze)
     _add_train(sub)
     _add_export(sub)

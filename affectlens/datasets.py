@@ -47,6 +47,7 @@ class LabeledText:
     polarity_only: bool = False
     emotions: tuple[int, ...] | None = None
     source: str = ""
+    irony: int | None = None  # 1 ironic, 0 not (TweetEval irony)
 
 
 class DatasetError(AffectlensError):
@@ -57,6 +58,7 @@ SENTIMENT_NAMES = {name: i for i, name in enumerate(SENTIMENT_LABELS)}
 EMOTION_NAMES = {name: i for i, name in enumerate(EMOTION_LABELS)}
 
 NAMED_DATASETS = ("tweeteval-sentiment", "goemotions", "sst2", "financial-phrasebank", "goemotions-sentiment")
+IRONY_DATASET = "tweeteval-irony"  # loadable by name; not a sentiment/emotion set, so not in NAMED_DATASETS
 
 
 def _require(path: Path) -> Path:
@@ -75,6 +77,20 @@ def read_tweeteval_sentiment(data_dir: Path, split: str) -> list[LabeledText]:
         raise DatasetError(f"{base}: {len(texts)} texts but {len(labels)} labels for split {split!r}")
     return [
         LabeledText(text.strip(), sentiment=int(label), source="tweeteval-sentiment")
+        for text, label in zip(texts, labels, strict=True)
+    ]
+
+
+def read_tweeteval_irony(data_dir: Path, split: str) -> list[LabeledText]:
+    """TweetEval irony: ``{split}_text.txt`` + ``{split}_labels.txt`` (0 not ironic, 1 ironic)."""
+    base = Path(data_dir) / "tweeteval" / "irony"
+    texts = _require(base / f"{split}_text.txt").read_text(encoding="utf-8").split("\n")
+    labels = _require(base / f"{split}_labels.txt").read_text(encoding="utf-8").split()
+    texts = texts[: len(labels)]
+    if len(texts) != len(labels):
+        raise DatasetError(f"{base}: {len(texts)} texts but {len(labels)} labels for split {split!r}")
+    return [
+        LabeledText(text.strip(), irony=int(label), source="tweeteval-irony")
         for text, label in zip(texts, labels, strict=True)
     ]
 
@@ -152,9 +168,11 @@ def load_named(name: str, data_dir: Path | str, split: str) -> list[LabeledText]
         "sst2": read_sst2,
         "financial-phrasebank": read_phrasebank,
         "goemotions-sentiment": read_goemotions_sentiment,
+        "tweeteval-irony": read_tweeteval_irony,
     }
     if name not in readers:
-        raise DatasetError(f"unknown dataset {name!r}; choose one of {', '.join(NAMED_DATASETS)} or pass a file")
+        known = ", ".join((*NAMED_DATASETS, IRONY_DATASET))
+        raise DatasetError(f"unknown dataset {name!r}; choose one of {known} or pass a file")
     return readers[name](Path(data_dir), split)
 
 

@@ -19,9 +19,16 @@ from typing import Any
 import numpy as np
 
 from affectlens import __version__
-from affectlens.ensemble import Calibration, sigmoid, softmax
+from affectlens.ensemble import Calibration, sigmoid, softmax, stacker_features
 from affectlens.errors import ConfigError
-from affectlens.labels import EMOTION_LABELS, NUM_SENTIMENT, SENTIMENT_LABELS
+from affectlens.labels import (
+    EMOTION_LABELS,
+    EMOTION_SLICE,
+    IRONY_INDEX,
+    NUM_SENTIMENT,
+    SENTIMENT_LABELS,
+    SENTIMENT_SLICE,
+)
 from affectlens.lexicons import LexiconAnalysis, LexiconConfig, LexiconPipeline
 from affectlens.neural import NeuralConfig, NeuralModel
 from affectlens.normalize import DEFAULT_MAX_CHARS, InputProblem, NormalizedText, normalize_text
@@ -86,6 +93,7 @@ class _Scored:
     emotions: np.ndarray  # (n, 28)
     lexicon: list[LexiconAnalysis] | None
     neural_logits: np.ndarray | None
+    irony: np.ndarray | None = None  # (n,) P(ironic), with the irony head only
 
 
 class Engine:
@@ -121,8 +129,13 @@ class Engine:
         ids: Sequence[str | None] | None = None,
         explain: bool = False,
         timings: dict[str, float] | None = None,
+        parsed_docs: Sequence[Any | None] | None = None,
     ) -> list[Result]:
         """Score every item; bad items become ``ScoreError`` at their position.
+
+        ``parsed_docs``: per item, a spaCy Doc/Span that already holds a dependency parse of that text, or None;
+        the lexicon reads negation scope from it instead of parsing again (the spaCy component passes these).
+        Occlusion variants (``explain``) are other texts: the lexicon parses those itself.
 
         ``timings``: if given, this call's milliseconds per stage are added to it: ``tokenize`` and ``neural``
         (ONNX Runtime; with a model only), ``lexicon``, and ``ensemble`` = the rest (normalization, calibration,
@@ -131,6 +144,8 @@ class Engine:
         """
         if ids is not None and len(ids) != len(texts):
             raise ConfigError(f"got {len(texts)} texts but {len(ids)} ids")
+        if parsed_docs is not None and len(parsed_docs) != len(texts):
+            raise ConfigError(f"got {len(texts)} texts but {len(parsed_docs)} parsed_docs")
         start = time.perf_counter()
         spent = None if timings is None else dict.fromkeys(self._timed_stages(), 0.0)
         ids = list(ids) if ids is not None else [None] * len(texts)
@@ -143,7 +158,8 @@ class Engine:
         if valid:
             clean = [normalized[i] for i in valid]
             texts_ok = [n.text for n in clean if isinstance(n, NormalizedText)]
-            scored = self._score_texts(texts_ok, with_lexicon=explain, timings=spent)
+            parsed = None if parsed_docs is None else [parsed_docs[i] for i in valid]
+            scored = self._score_texts(texts_ok, with_lexicon=explain, timings=spent, parsed=parsed)
             attributions = self._attributions(texts_ok, scored, spent) if explain else None
             thresholds = self._emotion_thresholds()
             for k, i in enumerate(valid):
@@ -162,13 +178,17 @@ class Engine:
         return TIMING_STAGES if self.neural is not None else ("lexicon",)
 
     def _score_texts(
-        self, texts: Sequence[str], with_lexicon: bool = False, timings: dict[str, float] | None = None
+        self,
+        texts: Sequence[str],
+        with_lexicon: bool = False,
+        timings: dict[str, float] | None = None,
+        parsed: Sequence[Any | None] | None = None,
     ) -> _Scored:
         need_lexicon = self.mode != "neural" or with_lexicon
         lexicon = None
         if need_lexicon:
             start = time.perf_counter()
-            lexicon = self.lexicon.analyze_batch(texts)
+            lexicon = self.lexicon.analyze_batch(texts, parsed)
             if timings is not None:
                 timings["lexicon"] = timings.get("lexicon", 0.0) + (time.perf_counter() - start) * 1000.0
         if self.neural is None:
@@ -176,16 +196,19 @@ class Engine:
             compound = np.array([a.vader["compound"] for a in lexicon])
             return _Scored(lexicon_sentiment_scores(compound), self._lexicon_emotions(lexicon), lexicon, None)
         logits = self.neural.logits(texts, timings=timings)
-        sent_logits, emo_logits = logits[:, :NUM_SENTIMENT], logits[:, NUM_SENTIMENT:]
+        sent_logits, emo_logits = logits[:, SENTIMENT_SLICE], logits[:, EMOTION_SLICE]
+        irony_logits = logits[:, IRONY_INDEX] if self.neural.has_irony else None
         if self.calibration is None:
-            return _Scored(softmax(sent_logits), sigmoid(emo_logits), lexicon, logits)
+            irony = None if irony_logits is None else sigmoid(irony_logits)
+            return _Scored(softmax(sent_logits), sigmoid(emo_logits), lexicon, logits, irony)
         if self.mode == "hybrid":
             assert lexicon is not None
-            features = np.stack([a.features for a in lexicon])
+            features = stacker_features(logits, lexicon, self.calibration.feature_names)
             sentiment = self.calibration.sentiment_proba(sent_logits, features)
         else:
             sentiment = self.calibration.neural_sentiment_proba(sent_logits)
-        return _Scored(sentiment, self.calibration.emotion_proba(emo_logits), lexicon, logits)
+        irony = None if irony_logits is None else self.calibration.irony_proba(irony_logits)
+        return _Scored(sentiment, self.calibration.emotion_proba(emo_logits), lexicon, logits, irony)
 
     @staticmethod
     def _lexicon_emotions(lexicon: Sequence[LexiconAnalysis]) -> np.ndarray:
@@ -240,7 +263,7 @@ class Engine:
         predicted = tuple(EMOTION_LABELS[j] for j in np.argsort(-emotions) if emotions[j] >= thresholds[j])
         components: dict[str, Any] = {"neural": None, "lexicon": None}
         if scored.neural_logits is not None:
-            raw = softmax(scored.neural_logits[k : k + 1, :NUM_SENTIMENT])[0]
+            raw = softmax(scored.neural_logits[k : k + 1, SENTIMENT_SLICE])[0]
             components["neural"] = {
                 "label": SENTIMENT_LABELS[int(np.argmax(raw))],
                 "scores": dict(zip(SENTIMENT_LABELS, map(float, raw), strict=True)),
@@ -291,4 +314,5 @@ class Engine:
             id=id_,
             tokens=tokens,
             warnings=warnings,
+            irony=None if scored.irony is None else float(scored.irony[k]),
         )

@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 
 from affectlens.errors import ConfigError, MissingDependencyError
+from affectlens.labels import IRONY_INDEX
 
 CALIBRATION_FILE = "calibration.json"
 CALIBRATION_FORMAT = 2
@@ -62,6 +63,23 @@ class TemperatureScaler:
 
     def predict_proba(self, logits: np.ndarray) -> np.ndarray:
         return softmax(np.asarray(logits, dtype=float) / self.temperature_)
+
+
+IRONY_FEATURE = "network_irony"  # appended to the lexicon features for models with the irony head
+
+
+def stacker_features(logits: np.ndarray, analyses: Sequence[Any], names: Sequence[str]) -> np.ndarray:
+    """The stacker's evidence besides the sentiment logits, as the columns ``names`` (a calibration's
+    ``feature_names``): lexicon features by name (a calibration fitted on an older feature version reads the
+    columns it knows) and, for a network with the irony head, its irony logit (``IRONY_FEATURE``: irony is where
+    the words' polarity and the meaning part ways)."""
+    from affectlens.lexicons.features import FEATURE_NAMES
+
+    lexicon = np.stack([a.features for a in analyses]).astype(float)
+    columns = {name: lexicon[:, j] for j, name in enumerate(FEATURE_NAMES)}
+    if IRONY_FEATURE in names:
+        columns[IRONY_FEATURE] = np.asarray(logits, dtype=float)[:, IRONY_INDEX]
+    return np.stack([columns[name] for name in names], axis=1)
 
 
 def stacker_inputs(neural_logits: np.ndarray | None, lexicon_features: np.ndarray) -> np.ndarray:
@@ -345,6 +363,7 @@ class Calibration:
     stacker: SentimentStacker
     emotions: EmotionCalibrator
     info: dict[str, Any]
+    irony_temperature: float | None = None  # None: the model has no irony head (or too few rows to fit one)
 
     # -- runtime ----------------------------------------------------------------------------------
     def neural_sentiment_proba(self, sentiment_logits: np.ndarray) -> np.ndarray:
@@ -361,6 +380,10 @@ class Calibration:
     def emotion_proba(self, emotion_logits: np.ndarray) -> np.ndarray:
         return self.emotions.predict_proba(emotion_logits)
 
+    def irony_proba(self, irony_logits: np.ndarray) -> np.ndarray:
+        """P(ironic) from the irony head's logits (temperature-scaled when fitted)."""
+        return sigmoid(np.asarray(irony_logits, dtype=float) / (self.irony_temperature or 1.0))
+
     @property
     def emotion_thresholds(self) -> np.ndarray:
         return np.asarray(self.emotions.thresholds_)
@@ -375,6 +398,7 @@ class Calibration:
             "sentiment_stacker": self.stacker.to_dict(),
             "emotions": self.emotions.to_dict(),
             "info": self.info,
+            **({} if self.irony_temperature is None else {"irony_temperature": round(self.irony_temperature, 6)}),
         }
 
     def save(self, model_dir: Path | str) -> Path:
@@ -394,6 +418,7 @@ class Calibration:
             stacker=SentimentStacker.from_dict(data["sentiment_stacker"]),
             emotions=EmotionCalibrator.from_dict(data["emotions"]),
             info=dict(data.get("info", {})),
+            irony_temperature=None if data.get("irony_temperature") is None else float(data["irony_temperature"]),
         )
 
     @classmethod
@@ -402,11 +427,13 @@ class Calibration:
         if not path.is_file():
             return None
         calibration = cls.load(path)
-        from affectlens.lexicons.features import FEATURE_NAMES, FEATURE_VERSION
+        from affectlens.lexicons.features import COMPATIBLE_VERSIONS, FEATURE_NAMES, FEATURE_VERSION
 
-        if tuple(calibration.feature_names) != tuple(FEATURE_NAMES) or calibration.feature_version != FEATURE_VERSION:
+        unknown = [n for n in calibration.feature_names if n not in FEATURE_NAMES and n != IRONY_FEATURE]
+        if calibration.feature_version not in COMPATIBLE_VERSIONS or unknown:
             raise ConfigError(
-                f"{path} was fitted on lexicon features version {calibration.feature_version}, but this affectlens "
-                f"computes version {FEATURE_VERSION}: re-run `affectlens calibrate`"
+                f"{path} was fitted on lexicon features version {calibration.feature_version}"
+                f"{' (' + ', '.join(unknown) + ')' if unknown else ''}, but this affectlens computes version "
+                f"{FEATURE_VERSION}: re-run `affectlens calibrate`"
             )
         return calibration

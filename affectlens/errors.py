@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class AffectlensError(Exception):
     """Base class. ``code`` is a stable, machine-readable name; the message says what to do."""
@@ -21,6 +23,11 @@ class InvalidInputError(AffectlensError):
 
     code = "invalid_input"
 
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code  # the input problem's own code: empty_text, invalid_utf8, not_a_string, ...
+
 
 class ConfigError(AffectlensError):
     code = "config"
@@ -38,3 +45,35 @@ class MissingDependencyError(AffectlensError):
 
 class ModelNotFoundError(AffectlensError):
     code = "model_not_found"
+
+
+def error_payload(code: str, message: str, id: Any = None) -> dict[str, Any]:
+    """The JSON error object of the contract: ``{"id": ..., "error": {"code", "message"}}`` (no ``id`` when None)."""
+    out: dict[str, Any] = {} if id is None else {"id": id}
+    out["error"] = {"code": code, "message": message}
+    return out
+
+
+# -- serving (``affectlens serve``, ``stop``, ``token``, ``archive``) ----------------------------------
+class ServeError(AffectlensError):
+    code = "serve"
+
+
+class PortInUseError(ServeError):
+    code = "port_in_use"
+
+
+class AlreadyRunningError(ServeError):
+    code = "already_running"
+
+
+class NotRunningError(ServeError):
+    code = "not_running"
+
+
+class ServerStartError(ServeError):
+    code = "server_start"
+
+
+class ArchiveError(ServeError):
+    code = "archive"

@@ -3,6 +3,11 @@
 A model directory holds ``model.onnx`` (or another file named in ``affectlens_model.json``),
 ``tokenizer.json`` and ``affectlens_model.json`` (name, version, label order, max length). One forward
 pass gives the 3 sentiment logits and the 28 emotion logits.
+
+Provider selection: on CUDA the fp16 (else fp32) graph, after the CUDA libraries of the nvidia-* pip wheels are
+loaded (``prepare_cuda``); on CPU int8, else fp32, else fp16. onnxruntime-gpu falls back to CPU silently when
+CUDA cannot start: that is an error when "cuda" was asked for and a warning naming the fix under "auto".
+``describe()`` says what actually runs.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from typing import Any
 import numpy as np
 
 from affectlens.errors import ConfigError, MissingDependencyError, ModelNotFoundError
-from affectlens.labels import EMOTION_LABELS, NUM_OUTPUTS, SENTIMENT_LABELS
+from affectlens.input_forms import input_form
+from affectlens.labels import EMOTION_LABELS, NUM_OUTPUTS, NUM_OUTPUTS_WITH_IRONY, SENTIMENT_LABELS
 
 log = logging.getLogger("affectlens.neural")
 
@@ -59,6 +65,8 @@ class ModelCard:
     emotion_labels: tuple[str, ...]
     max_length: int
     files: dict[str, str]  # variant ("int8", "fp32", "fp16") -> ONNX file name
+    irony: bool = False  # the network has the irony head (one more output row after the emotions)
+    input_form: str | None = None  # the text form the network was trained on (affectlens.input_forms)
 
     @classmethod
     def read(cls, model_dir: Path) -> ModelCard:
@@ -76,6 +84,8 @@ class ModelCard:
             emotion_labels=tuple(data["emotion_labels"]),
             max_length=int(data["max_length"]),
             files=dict(data["files"]),
+            irony=bool(data.get("irony", False)),
+            input_form=data.get("input_form"),
         )
         if card.sentiment_labels != SENTIMENT_LABELS or card.emotion_labels != EMOTION_LABELS:
             raise ModelNotFoundError(f"{path}: label order differs from this affectlens version's labels")
@@ -90,8 +100,42 @@ def _import_onnxruntime() -> Any:
     return onnxruntime
 
 
+CUDA_FIX = (
+    "install affectlens[gpu] (onnxruntime-gpu with its nvidia-* CUDA and cuDNN wheels; never together with "
+    "onnxruntime), check that `nvidia-smi` works, and in Docker run with `--gpus all`"
+)
+# Graph preference per provider: int8 does not run on the CUDA provider; fp16 is the GPU graph.
+CUDA_VARIANTS = ("fp16", "fp32")
+CPU_VARIANTS = ("int8", "fp32", "fp16")
+_cuda_prepared = False
+
+
+def prepare_cuda(ort: Any) -> None:
+    """Load the CUDA and cuDNN libraries of the nvidia-* pip wheels (``onnxruntime.preload_dlls``), once per process.
+
+    Without it onnxruntime-gpu installed from pip finds no CUDA and silently runs on CPU. Older onnxruntime
+    versions without ``preload_dlls`` rely on the system's library path. A failure is logged, not raised: the
+    session that follows reports whether CUDA really works.
+    """
+    global _cuda_prepared
+    if _cuda_prepared:
+        return
+    _cuda_prepared = True
+    preload = getattr(ort, "preload_dlls", None)
+    if preload is None:
+        return
+    try:
+        preload()
+    except Exception:
+        log.warning("could not preload the CUDA libraries for onnxruntime: %s", CUDA_FIX, exc_info=True)
+
+
+def _pick_variant(files: dict[str, str], order: Sequence[str]) -> str | None:
+    return next((v for v in order if v in files), None)
+
+
 class NeuralModel:
-    """Tokenize and run the ONNX encoder; ``logits(texts)`` returns an array of shape (n, 31)."""
+    """Tokenize and run the ONNX encoder; ``logits(texts)`` returns (n, 31), or (n, 32) with the irony head."""
 
     def __init__(self, model_dir: Path | str, config: NeuralConfig | None = None) -> None:
         self.model_dir = Path(model_dir)
@@ -99,7 +143,10 @@ class NeuralModel:
         self.card = ModelCard.read(self.model_dir)
         self.max_length = self.config.max_length or self.card.max_length
         self.tokenizer = self._load_tokenizer()
-        self.session, self.variant = self._load_session()
+        self.input_form = input_form(self.card.input_form)
+        self.num_outputs = NUM_OUTPUTS_WITH_IRONY if self.card.irony else NUM_OUTPUTS
+        self.providers_requested: list[str] = []
+        self.session, self.variant, self.onnx_file = self._load_session()
         self.input_names = {i.name for i in self.session.get_inputs()}
 
     def _load_tokenizer(self) -> Any:
@@ -113,25 +160,56 @@ class NeuralModel:
         tokenizer.no_padding()
         return tokenizer
 
-    def _load_session(self) -> tuple[Any, str]:
-        ort = _import_onnxruntime()
-        available = ort.get_available_providers()
-        want_cuda = self.config.provider == "cuda" or (
-            self.config.provider == "auto" and PROVIDERS["cuda"] in available
-        )
-        if self.config.provider == "cuda" and PROVIDERS["cuda"] not in available:
-            raise ConfigError(
-                "provider 'cuda' requested but onnxruntime has no CUDAExecutionProvider: "
-                "install affectlens[gpu] (onnxruntime-gpu, never together with onnxruntime) on a CUDA machine"
-            )
-        variant = (
-            "fp16" if want_cuda and "fp16" in self.card.files else ("int8" if "int8" in self.card.files else "fp32")
-        )
+    def _choose(self, cuda: bool) -> tuple[str, str]:
+        """(variant, file name) for the provider: the configured file, else the best graph the card lists."""
         if self.config.onnx_file:
             filename = self.config.onnx_file
-            variant = next((k for k, v in self.card.files.items() if v == filename), "custom")
-        else:
-            filename = self.card.files[variant]
+            return next((k for k, v in self.card.files.items() if v == filename), "custom"), filename
+        variant = _pick_variant(self.card.files, CUDA_VARIANTS if cuda else CPU_VARIANTS)
+        if variant is None:
+            raise ModelNotFoundError(
+                f"{self.model_dir / MODEL_CONFIG_FILE} lists no ONNX graph for "
+                f"{'CUDA (fp16 or fp32)' if cuda else 'CPU'}: it has {sorted(self.card.files) or 'none'}"
+            )
+        return variant, self.card.files[variant]
+
+    def _load_session(self) -> tuple[Any, str, str]:
+        ort = _import_onnxruntime()
+        requested = self.config.provider
+        cuda_available = PROVIDERS["cuda"] in ort.get_available_providers()
+        if requested == "cuda" and not cuda_available:
+            raise ConfigError(f"provider 'cuda' requested but onnxruntime has no CUDAExecutionProvider: {CUDA_FIX}")
+        want_cuda = requested == "cuda" or (requested == "auto" and cuda_available)
+        if want_cuda and not self.config.onnx_file and _pick_variant(self.card.files, CUDA_VARIANTS) is None:
+            if requested == "cuda":
+                raise ConfigError(
+                    f"the model in {self.model_dir} has only {sorted(self.card.files)} graphs and int8 does not run "
+                    "on the CUDA provider: build an fp16 model folder with `affectlens export HF_DIR -o DIR "
+                    "--only fp16` and serve that"
+                )
+            log.info("the model has no fp16/fp32 graph for CUDA: running on CPU")
+            want_cuda = False
+        if want_cuda:
+            prepare_cuda(ort)
+        variant, filename = self._choose(want_cuda)
+        session = self._session(ort, filename, want_cuda)
+        active = session.get_providers()
+        if want_cuda and active[0] != PROVIDERS["cuda"]:
+            # onnxruntime-gpu silently falls back to CPU when the CUDA libraries cannot be loaded.
+            if requested == "cuda":
+                raise ConfigError(f"CUDA was requested but onnxruntime runs {filename} on {active[0]}: {CUDA_FIX}")
+            log.warning("the CUDA provider did not start, running on %s; to use the GPU: %s", active[0], CUDA_FIX)
+            cpu_variant, cpu_file = self._choose(False)
+            if cpu_file != filename:  # the graph made for the GPU is not the best one on CPU
+                variant, filename = cpu_variant, cpu_file
+                session = self._session(ort, filename, False)
+        log.info(
+            "neural model %s %s: %s (%s) on %s",
+            self.card.name, self.card.version, filename, variant, session.get_providers()[0],
+        )  # fmt: skip
+        return session, variant, filename
+
+    def _session(self, ort: Any, filename: str, cuda: bool) -> Any:
         path = self.model_dir / filename
         if not path.is_file():
             raise ModelNotFoundError(f"{path} not found: run `make model` (or `affectlens export`) to build it")
@@ -139,31 +217,41 @@ class NeuralModel:
         options.intra_op_num_threads = self.config.intra_op_threads
         options.inter_op_num_threads = self.config.inter_op_threads
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        providers = [PROVIDERS["cuda"], PROVIDERS["cpu"]] if want_cuda else [PROVIDERS["cpu"]]
-        session = ort.InferenceSession(str(path), sess_options=options, providers=providers)
-        active = session.get_providers()
-        if want_cuda and active[0] != PROVIDERS["cuda"]:
-            # onnxruntime-gpu silently falls back to CPU when CUDA libraries are missing.
-            if self.config.provider == "cuda":
-                raise ConfigError(f"CUDA was requested but onnxruntime runs on {active}: check the CUDA/cuDNN install")
-            log.warning("CUDA provider unavailable at run time; running %s on %s", filename, active[0])
-        log.info("neural model %s %s (%s) on %s", self.card.name, self.card.version, filename, active[0])
-        return session, variant
+        self.providers_requested = [PROVIDERS["cuda"], PROVIDERS["cpu"]] if cuda else [PROVIDERS["cpu"]]
+        return ort.InferenceSession(str(path), sess_options=options, providers=self.providers_requested)
+
+    def describe(self) -> dict[str, Any]:
+        """What runs: model, graph variant and file, providers requested and the one actually in use."""
+        return {
+            "model": self.card.name,
+            "version": self.card.version,
+            "variant": self.variant,
+            "file": self.onnx_file,
+            "provider": self.config.provider,
+            "providers_requested": list(self.providers_requested),
+            "providers_active": [str(p) for p in self.session.get_providers()],
+            "active_provider": self.active_provider,
+        }
 
     @property
     def active_provider(self) -> str:
         return str(self.session.get_providers()[0])
 
+    @property
+    def has_irony(self) -> bool:
+        return self.card.irony
+
     def encode(self, texts: Sequence[str]) -> list[Any]:
-        return list(self.tokenizer.encode_batch(list(texts)))
+        """Token ids of the texts in the network's input form (e.g. emoji as words)."""
+        return list(self.tokenizer.encode_batch([self.input_form(t) for t in texts]))
 
     def logits(self, texts: Sequence[str], timings: dict[str, float] | None = None) -> np.ndarray:
-        """Logits (n, 31) in input order. Texts are sorted by length into batches (dynamic padding).
+        """Logits (n, 31), or (n, 32) with the irony head, in input order; length-sorted batches (dynamic padding).
 
         ``timings``: when given, milliseconds are added to its ``tokenize`` and ``neural`` (padding and
         ONNX Runtime calls) entries.
         """
-        out = np.zeros((len(texts), NUM_OUTPUTS), dtype=np.float32)
+        out = np.zeros((len(texts), self.num_outputs), dtype=np.float32)
         if not texts:
             return out
         t0 = time.perf_counter()

@@ -12,6 +12,8 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
+from affectlens.errors import error_payload
+
 
 @dataclass(frozen=True)
 class ModelInfo:
@@ -71,6 +73,7 @@ class Prediction:
     id: str | None = None
     tokens: tuple[TokenEvidence, ...] | None = None
     warnings: tuple[str, ...] = field(default=())
+    irony: float | None = None  # P(ironic) when the model has the irony head; absent from the JSON otherwise
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
@@ -83,6 +86,7 @@ class Prediction:
                 "valence": round(self.valence, 6),
                 "emotions": {k: round(v, 6) for k, v in self.emotions.items()},
                 "emotions_predicted": list(self.emotions_predicted),
+                **({} if self.irony is None else {"irony": round(self.irony, 6)}),
                 "components": self.components,
                 "model": self.model.to_dict(),
             }
@@ -103,9 +107,7 @@ class ScoreError:
     id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {} if self.id is None else {"id": self.id}
-        out["error"] = {"code": self.code, "message": self.message}
-        return out
+        return error_payload(self.code, self.message, self.id)
 
 
 Result = Prediction | ScoreError

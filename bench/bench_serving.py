@@ -1,8 +1,8 @@
 """TorchServe on loopback vs the in-process engine, side by side in one run.
 
 Prints: p50/p95 latency of single requests, interleaved request by request so both see the same machine load
-(target: TorchServe p50 <= in-process p50 + 3 ms); throughput of N concurrent clients sending one text per
-request vs the in-process engine at batch 32 (target >= 60%); the time from `affectlens serve` to READY; the
+(target: TorchServe p50 <= in-process p50 + 4 ms); throughput of N concurrent clients sending one text per
+request vs the in-process engine at batch 32 (target >= 80%); the time from `affectlens serve` to READY; the
 memory (RSS) of the TorchServe frontend and worker.
 
 Usage: python bench/bench_serving.py [--n 300] [--clients 8] [--model DIR]
@@ -15,7 +15,6 @@ import http.client
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -27,17 +26,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import best_of, p50, percentile, realistic_texts, table
 
+from affectlens.serving.protocol import BATCH_METRIC, STAGE_METRIC
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-
-def free_ports(n: int) -> list[int]:
-    socks = [socket.socket() for _ in range(n)]
-    for s in socks:
-        s.bind(("127.0.0.1", 0))
-    ports = [s.getsockname()[1] for s in socks]
-    for s in socks:
-        s.close()
-    return ports
 
 
 def rss_mb(pid: int) -> float:
@@ -109,7 +100,7 @@ def scrape(url: str) -> dict[str, float]:
         series, value = line.rsplit(" ", 1)
         name = series.split("{", 1)[0]
         if name in ("ts_inference_latency_microseconds", "ts_queue_latency_microseconds", "ts_inference_requests_total",
-                    "affectlens_stage_latency_ms_sum", "affectlens_batch_requests_count"):  # fmt: skip
+                    f"{STAGE_METRIC}_sum", f"{BATCH_METRIC}_count"):  # fmt: skip
             out[name] = out.get(name, 0.0) + float(value)
     return out
 
@@ -123,8 +114,17 @@ def per_request_breakdown(before: dict[str, float], after: dict[str, float], n: 
     return {
         "frontend": delta("ts_inference_latency_microseconds") / 1000 / n,
         "queue": delta("ts_queue_latency_microseconds") / 1000 / n,
-        "engine": delta("affectlens_stage_latency_ms_sum") / n,
+        "engine": delta(f"{STAGE_METRIC}_sum") / n,
     }
+
+
+def _worker_threads(run_dir: Path) -> str:
+    """The ONNX Runtime threads the worker reported at start-up (its "handler ready" log line)."""
+    import re
+
+    log_text = (run_dir / "logs" / "model_log.log").read_text(errors="replace") if run_dir.is_dir() else ""
+    found = re.findall(r"(\d+) ORT threads", log_text)
+    return found[-1] if found else "?"
 
 
 def main() -> None:
@@ -132,8 +132,9 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=300, help="requests per measurement (default: %(default)s)")
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--model", default=None, help="model folder (default: the shipped default model)")
-    parser.add_argument("--threads", type=int, default=max(1, min(8, (os.cpu_count() or 2) - 1)),
-                        help="ONNX Runtime threads on both sides (default: as serve picks: %(default)s)")  # fmt: skip
+    parser.add_argument("--threads", type=int, default=0,
+                        help="ONNX Runtime threads on both sides (default 0: each side's own choice: all cores "
+                             "in-process, `affectlens serve`'s automatic choice in the worker)")  # fmt: skip
     parser.add_argument("--max-batch-delay", type=int, default=None, help="server batch delay in ms (default: serve's)")
     args = parser.parse_args()
 
@@ -150,7 +151,7 @@ def main() -> None:
     archive_s = time.perf_counter() - start
 
     run_dir = Path(tempfile.mkdtemp(prefix="affectlens-bench-"))
-    ports = free_ports(3)
+    ports = serving.free_ports(3)
     cmd = [sys.executable, "-m", "affectlens.cli", "serve", "--run-dir", str(run_dir), "--inference-port",
            str(ports[0]), "--management-port", str(ports[1]), "--metrics-port", str(ports[2])]  # fmt: skip
     if args.model:
@@ -170,6 +171,7 @@ def main() -> None:
         token = serving.read_token(run_dir)
         path = f"/predictions/{state.model_name}"
         processes = serving.server_processes(state)
+        worker_threads = _worker_threads(run_dir)
 
         engine = Engine(EngineConfig(model_dir=args.model, neural=NeuralConfig(intra_op_threads=args.threads)))
         client = Client(state.inference_port, path, token)
@@ -209,7 +211,8 @@ def main() -> None:
 
     lp50, sp50 = p50(local_ms), p50(served_ms)
     table(
-        f"single requests ({len(texts)} texts of 10-30 words, interleaved), ms",
+        f"single requests ({len(texts)} texts of 10-30 words, interleaved; ORT threads: in-process "
+        f"{args.threads or 'all cores'}, TorchServe worker {worker_threads}), ms",
         [["in-process Engine.score", f"{lp50:.2f}", f"{percentile(local_ms, 95):.2f}"],
          ["TorchServe (HTTP, loopback)", f"{sp50:.2f}", f"{percentile(served_ms, 95):.2f}"],
          ["difference", f"{sp50 - lp50:+.2f}", f"{percentile(served_ms, 95) - percentile(local_ms, 95):+.2f}"]],
@@ -233,10 +236,10 @@ def main() -> None:
          ["this process (in-process engine + clients) RSS", f"{self_mb:.0f} MB"]],
         ["what", "value"],
     )  # fmt: skip
-    ok_latency = sp50 <= lp50 + 3.0
-    ok_tput = served_tput >= 0.6 * local_tput
-    print(f"\nTorchServe p50 {sp50:.2f} ms vs in-process {lp50:.2f} ms + 3 ms: {'PASS' if ok_latency else 'MISS'}")
-    print(f"TorchServe throughput {served_tput / local_tput:.0%} of in-process batch (>= 60%): "
+    ok_latency = sp50 <= lp50 + 4.0
+    ok_tput = served_tput >= 0.8 * local_tput
+    print(f"\nTorchServe p50 {sp50:.2f} ms vs in-process {lp50:.2f} ms + 4 ms: {'PASS' if ok_latency else 'MISS'}")
+    print(f"TorchServe throughput {served_tput / local_tput:.0%} of in-process batch (>= 80%): "
           f"{'PASS' if ok_tput else 'MISS'}")  # fmt: skip
     print(f"(machine: {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f})")
 

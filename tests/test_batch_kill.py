@@ -6,6 +6,7 @@ again, and OUTPUT must never exist half-written.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -22,7 +23,7 @@ pq = pytest.importorskip("pyarrow.parquet")
 SCRIPT = """
 import functools, json, sys
 from affectlens.batch import BatchOptions, score_file
-from affectlens.batch_testing import fake_engine_factory
+from affectlens.batch.testing import fake_engine_factory
 src, out, workers, resume = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1"
 opts = BatchOptions(progress=False, chunk_size=25, workers=workers, resume=resume, parquet_part_rows=100)
 summary = score_file(src, out, options=opts, factory=functools.partial(fake_engine_factory, delay=0.001))
@@ -44,8 +45,11 @@ def start(args: list[str]) -> subprocess.Popen[bytes]:
     return subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, start_new_session=True)
 
 
-def kill_when(proc: subprocess.Popen[bytes], checkpoint: Path, rows: int, timeout: float = 120) -> dict[str, Any]:
-    """SIGKILL the process group once the checkpoint records at least ``rows`` rows; return the checkpoint."""
+def kill_when(
+    proc: subprocess.Popen[bytes], checkpoint: Path, rows: int, timeout: float = 120, group: bool = True
+) -> dict[str, Any]:
+    """SIGKILL the process group (or, ``group=False``, the parent alone) once the checkpoint records at least
+    ``rows`` rows; return the checkpoint."""
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
@@ -59,8 +63,10 @@ def kill_when(proc: subprocess.Popen[bytes], checkpoint: Path, rows: int, timeou
         else:
             pytest.fail("the job made no progress")
     finally:
-        os.killpg(proc.pid, signal.SIGKILL)
+        alive = job_processes(proc.pid)
+        os.killpg(proc.pid, signal.SIGKILL) if group else os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
+    assert len(alive) >= (1 if group else 3)  # the parent (+ 2 workers and multiprocessing's resource tracker)
     assert proc.returncode == -signal.SIGKILL
     return dict(json.loads(checkpoint.read_text()))
 
@@ -95,19 +101,49 @@ def test_sigkill_mid_way_then_resume(tmp_path: Path, out_name: str, workers: int
     assert not checkpoint.exists() and not list(tmp_path.glob("*.partial")) and not list(tmp_path.glob("*.parts"))
 
 
+def job_processes(pgid: int) -> list[int]:
+    """Live (not zombie) processes of a process group: the job's parent, its workers, multiprocessing helpers."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            pids.append(int(entry.name))
+    return pids
+
+
 @pytest.mark.slow
-def test_cli_sigkill_with_workers_then_resume_real_engine(tmp_path: Path) -> None:
-    """The real command line and engine (lexicon mode, 2 worker processes), killed and resumed."""
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_cli_sigkill_of_the_parent_ends_its_workers_then_resume_real_engine(tmp_path: Path) -> None:
+    """The real command line and engine (lexicon mode, 2 worker processes): SIGKILL of the parent alone must
+    end the workers (they are not in the kill); --resume then loses and duplicates no row."""
     src = tmp_path / "in.jsonl"
     ids = write_input(src, 12000)
     out = tmp_path / "out.jsonl"
     cli = [sys.executable, "-m", "affectlens.cli", "score", str(src), "-o", str(out), "--lexicon-only",
            "--workers", "2", "--chunk-size", "100", "--no-progress"]  # fmt: skip
-    ckpt = kill_when(start(cli), tmp_path / "out.jsonl.checkpoint.json", rows=1500, timeout=240)
+    proc = start(cli)
+    checkpoint = tmp_path / "out.jsonl.checkpoint.json"
+    try:
+        ckpt = kill_when(proc, checkpoint, rows=1500, timeout=240, group=False)
+        assert _wait_gone(proc.pid, 5.0) == []  # every process of the job ended with its parent
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)  # whatever survived: do not leave it running
     assert not out.exists()
     proc = start([*cli, "--resume"])
     _, stderr = proc.communicate(timeout=600)
     assert proc.returncode == 1, stderr.decode()  # 1: some rows (the empty texts) failed
     summary = json.loads(stderr.decode().strip().splitlines()[-1])
     assert summary["resumed_rows"] == ckpt["rows"] and summary["rows"] == 12000 and summary["failed"] == 24
-    assert output_ids(out) == [rid for i, rid in enumerate(ids) if i % 500 != 7]
+    assert output_ids(out) == [rid for i, rid in enumerate(ids) if i % 500 != 7]  # 0 lost, 0 duplicated
+
+
+def _wait_gone(pgid: int, seconds: float) -> list[int]:
+    """The job's processes still alive after up to ``seconds`` (polling; empty as soon as all are gone)."""
+    deadline = time.monotonic() + seconds
+    while (alive := job_processes(pgid)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return alive

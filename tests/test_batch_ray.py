@@ -20,7 +20,7 @@ pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
 
 from affectlens.batch import BatchOptions, ray_score, score_file  # noqa: E402
-from affectlens.batch_testing import FakeEngine, fake_engine_factory  # noqa: E402
+from affectlens.batch.testing import FakeEngine, fake_engine_factory  # noqa: E402
 
 pytestmark = [pytest.mark.slow, pytest.mark.filterwarnings("ignore::DeprecationWarning")]  # Ray's own
 FACTORY = functools.partial(fake_engine_factory)

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 
 from affectlens.batch import BatchOptions, score_file
-from affectlens.batch_rest import RestError, RestOptions, RestScorer, predictions_url, read_key_file
-from affectlens.batch_testing import FakeEngine
+from affectlens.batch.rest import RestError, RestOptions, RestScorer, predictions_url, read_key_file
+from affectlens.batch.testing import FakeEngine
 from affectlens.errors import AffectlensError
 
 TOKEN = "s3cret"
@@ -35,6 +35,9 @@ class FakeServe:
         self.fail_first = 0  # answer 503 to this many requests first
         self.drop_every = 0  # close the connection without an answer on every n-th request
         self.always_503 = False
+        self.fail_status = 503  # the status of the fail_first answers (507: TorchServe's worker died)
+        self.retry_after: str | None = None  # Retry-After header of those answers
+        self.paths: list[str] = []  # request targets (absolute URLs when the client goes through a proxy)
         self.requests = 0
         self.in_flight = 0
         self.peak = 0
@@ -61,7 +64,8 @@ class FakeServe:
                         import time
 
                         time.sleep(outer.delay)
-                    if self.path != "/predictions/affectlens":
+                    outer.paths.append(self.path)
+                    if not self.path.endswith("/predictions/affectlens"):
                         return self.answer(404, {"code": 404, "type": "ModelNotFoundException"})
                     if self.headers.get("Authorization") != f"Bearer {outer.token}":
                         return self.answer(400, {"code": 400, "message": "Token Authorization failed. Token "
@@ -71,7 +75,8 @@ class FakeServe:
                         self.connection.shutdown(socket.SHUT_RDWR)
                         return None
                     if outer.always_503 or n <= outer.fail_first:
-                        return self.answer(503, {"code": 503, "message": "Model affectlens has no worker"})
+                        status = 503 if outer.always_503 else outer.fail_status
+                        return self.answer(status, {"code": status, "message": "Model affectlens has no worker"})
                     texts = json.loads(body)["texts"]
                     outer.batch_sizes.append(len(texts))
                     return self.answer(200, [r.to_dict() for r in outer.engine.score_batch(texts)])
@@ -84,6 +89,8 @@ class FakeServe:
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
+                if status != 200 and outer.retry_after is not None:
+                    self.send_header("Retry-After", outer.retry_after)
                 self.end_headers()
                 self.wfile.write(data)
 
@@ -148,6 +155,43 @@ def test_retries_503_and_dropped_connections_with_bounded_concurrency(tmp_path: 
     assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [i for i in range(400) if i != 13]
     assert serve.peak <= 3  # never more requests in flight than --concurrency
     assert serve.requests > 40 + 5  # 40 batches + the 503s + the dropped ones
+
+
+def test_507_is_retried_after_the_servers_retry_after(
+    tmp_path: Path, serve: FakeServe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """TorchServe answers 507 when its worker dies mid-request: retried (not failed rows), after Retry-After."""
+    import urllib3
+
+    serve.fail_first, serve.fail_status, serve.retry_after = 3, 507, "1"
+    waits: list[float | None] = []
+    sleep_for_retry = urllib3.Retry.sleep_for_retry
+
+    def recording(self: Any, response: Any) -> bool:
+        waits.append(self.get_retry_after(response))
+        return bool(sleep_for_retry(self, response))
+
+    monkeypatch.setattr(urllib3.Retry, "sleep_for_retry", recording)
+    src = write_input(tmp_path / "in.jsonl", 60)
+    out = tmp_path / "out.jsonl"
+    summary = score_file(src, out, options=BatchOptions(progress=False, chunk_size=20),
+                         rest=rest(serve.url, concurrency=1))  # fmt: skip
+    assert (summary.ok, summary.failed, summary.error_codes) == (59, 1, {"empty_text": 1})
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == [i for i in range(60) if i != 13]
+    assert waits == [1, 1, 1]  # each 507 waited the server's Retry-After
+
+
+def test_proxies_come_from_the_environment_except_for_loopback(
+    tmp_path: Path, serve: FakeServe, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("http_proxy", serve.url)  # the fake server doubles as a forward proxy
+    monkeypatch.delenv("no_proxy", raising=False)
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    scorer = RestScorer(rest("http://scoring.invalid:8080"))
+    assert scorer.score_batch(["through the proxy"])[0]["label"]
+    assert serve.paths == ["http://scoring.invalid:8080/predictions/affectlens"]  # an absolute URI: proxied
+    assert RestScorer(rest(serve.url)).score_batch(["direct"])[0]["label"]
+    assert serve.paths[-1] == "/predictions/affectlens"  # loopback: never through a proxy
 
 
 def test_a_server_that_keeps_failing_stops_the_job_resumably(tmp_path: Path, serve: FakeServe) -> None:

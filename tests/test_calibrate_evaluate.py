@@ -92,3 +92,46 @@ def test_slices_find_emoji_negation_and_contrast() -> None:
     masks = slices(Engine(EngineConfig(mode="lexicon")).score_batch(texts), texts)
     assert masks["emoji"].tolist() == [True, False, False, False]
     assert masks["negation_contrast_emoji"].tolist() == [True, True, True, False]
+
+
+class _WordEngine:
+    """Engine double for ``faithfulness``: one token per word; a text without words fails like an empty one."""
+
+    def __init__(self) -> None:
+        self.variants: list[str] = []
+
+    def score_batch(self, texts: list[str], explain: bool = False) -> list[object]:
+        from affectlens.schema import ModelInfo, ScoreError, TokenEvidence
+
+        out: list[object] = []
+        for text in texts:
+            words = text.split()
+            if not words:
+                out.append(ScoreError("empty_text", "empty"))
+                continue
+            tokens, start = [], 0
+            for k, word in enumerate(words):
+                start = text.index(word, start)
+                tokens.append(TokenEvidence(text=word, start=start, end=start + len(word), attribution=float(k)))
+                start += len(word)
+            p = min(0.9, 0.3 + 0.1 * len(words))
+            out.append(Prediction(label="positive", scores={"negative": (1 - p) / 2, "neutral": (1 - p) / 2,
+                                                            "positive": p}, valence=0.0, emotions={},
+                                  emotions_predicted=(), components={}, model=ModelInfo("fake", "0"),
+                                  tokens=tuple(tokens) if explain else None))  # fmt: skip
+            if not explain:
+                self.variants.append(text)
+        return out
+
+
+def test_faithfulness_pairs_each_text_with_its_own_explanation_after_a_failed_text() -> None:
+    from affectlens.evaluation.report import faithfulness
+
+    texts = ["", "alpha beta gamma delta", "   ", "one two three four five six"]
+    engine = _WordEngine()
+    out = faithfulness(engine, texts, fractions=(0.5,))
+    assert out["texts"] == 2
+    vocabularies = [set(t.split()) for t in texts if t.strip()]
+    for variant in engine.variants:  # every erased / kept variant is made of one real text's own words
+        assert any(set(variant.split()) <= words for words in vocabularies), variant
+    assert "alpha beta" in engine.variants and "one two three" in engine.variants  # erased the most attributed

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from pathlib import Path
 
 import jsonschema
 import numpy as np
@@ -146,3 +147,52 @@ def test_cli_analyze_prints_one_json_line_per_text(capsys: pytest.CaptureFixture
     assert main(["analyze", "fine", " ", "--lexicon-only"]) == 1
     lines = capsys.readouterr().out.strip().splitlines()
     assert json.loads(lines[1])["error"]["code"] == "empty_text"
+
+
+def _model_copy(tmp_path: Path, skip: tuple[str, ...] = (), card_changes: dict[str, object] | None = None) -> Path:
+    """The shipped model folder as links in ``tmp_path`` (without ``skip``), its card edited by ``card_changes``."""
+    from affectlens.engine import default_model_dir
+
+    source, target = default_model_dir(), tmp_path / "model"
+    target.mkdir()
+    for path in source.iterdir():
+        if path.is_file() and path.name not in skip:
+            (target / path.name).symlink_to(path)
+    if card_changes:
+        card = json.loads((source / "affectlens_model.json").read_text(encoding="utf-8"))
+        card.update(card_changes)
+        (target / "affectlens_model.json").unlink()
+        (target / "affectlens_model.json").write_text(json.dumps(card), encoding="utf-8")
+    return target
+
+
+def test_a_model_card_with_another_label_order_is_refused(tmp_path: Path) -> None:
+    from affectlens.errors import ModelNotFoundError
+    from affectlens.labels import SENTIMENT_LABELS
+
+    model = _model_copy(tmp_path, card_changes={"sentiment_labels": list(SENTIMENT_LABELS)[::-1]})
+    with pytest.raises(ModelNotFoundError, match="label order"):
+        Engine(EngineConfig(mode="neural", model_dir=str(model)))
+
+
+def test_an_engine_without_calibration_uses_the_raw_network_probabilities(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from affectlens.engine import SENTIMENT_SLICE
+    from affectlens.ensemble import softmax
+
+    engine = Engine(EngineConfig(mode="neural", model_dir=str(_model_copy(tmp_path, skip=("calibration.json",)))))
+    assert engine.calibration is None and "no calibration.json" in caplog.text
+    result = engine.score(TEXTS[0])
+    assert isinstance(result, Prediction)
+    raw = softmax(engine.neural.logits([TEXTS[0]])[:, SENTIMENT_SLICE])[0]  # type: ignore[union-attr]
+    np.testing.assert_allclose([result.scores[label] for label in result.scores], raw, atol=1e-5)
+    hybrid = Engine(EngineConfig(mode="hybrid", model_dir=str(tmp_path / "model"))).score(TEXTS[0])
+    assert isinstance(hybrid, Prediction) and sum(hybrid.scores.values()) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_explanations_attribute_at_most_explain_max_tokens_tokens() -> None:
+    engine = Engine(EngineConfig(mode="lexicon", explain_max_tokens=3))
+    result = engine.score("one two three four five six seven eight", explain=True)
+    assert isinstance(result, Prediction) and result.tokens is not None and len(result.tokens) == 8
+    assert [t.attribution is not None for t in result.tokens] == [True] * 3 + [False] * 5

@@ -166,3 +166,67 @@ def test_choose_stacker_rejects_bad_inputs() -> None:
         choose_stacker(logits, lexicon, y, folds=1)
     with pytest.raises(ValueError, match="domains"):
         choose_stacker(logits, lexicon, y, domains=["tweets"] * 10)
+
+
+def _shipped_calibration(tmp_path: Path, **changes: object) -> Path:
+    """The shipped model's calibration.json, with ``changes`` applied, in ``tmp_path``."""
+    import json
+
+    from affectlens.engine import default_model_dir
+
+    data = json.loads((default_model_dir() / "calibration.json").read_text(encoding="utf-8"))
+    data.update(changes)
+    (tmp_path / "calibration.json").write_text(json.dumps(data), encoding="utf-8")
+    return tmp_path
+
+
+def test_the_shipped_calibration_loads(tmp_path: Path) -> None:
+    assert Calibration.load_optional(_shipped_calibration(tmp_path)) is not None
+
+
+def test_a_calibration_file_of_another_format_is_refused(tmp_path: Path) -> None:
+    from affectlens.ensemble import CALIBRATION_FORMAT
+    from affectlens.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=f"calibration format {CALIBRATION_FORMAT + 1} is not {CALIBRATION_FORMAT}"):
+        Calibration.load_optional(_shipped_calibration(tmp_path, format=CALIBRATION_FORMAT + 1))
+
+
+@pytest.mark.parametrize("change", ["feature_version", "feature_names"])
+def test_a_calibration_fitted_on_other_lexicon_features_is_refused(tmp_path: Path, change: str) -> None:
+    from affectlens.lexicons.features import FEATURE_NAMES, FEATURE_VERSION
+
+    from affectlens.errors import ConfigError
+
+    names = [*list(FEATURE_NAMES)[:-1], "no_such_feature"]
+    value: object = f"{FEATURE_VERSION}-old" if change == "feature_version" else names
+    with pytest.raises(ConfigError, match="re-run `affectlens calibrate`"):
+        Calibration.load_optional(_shipped_calibration(tmp_path, **{change: value}))
+
+
+def test_a_calibration_of_an_older_feature_version_reads_its_columns_by_name(tmp_path: Path) -> None:
+    """Version 2 appended features; the shipped version-1 calibration scores exactly as on its own columns."""
+    from affectlens.lexicons import LexiconPipeline
+    from affectlens.lexicons.features import FEATURE_NAMES
+
+    from affectlens.engine import Engine, EngineConfig
+    from affectlens.ensemble import stacker_features
+
+    engine = Engine(EngineConfig())
+    assert engine.calibration is not None
+    old_names = tuple(engine.calibration.feature_names)
+    assert len(old_names) < len(FEATURE_NAMES) and set(old_names) <= set(FEATURE_NAMES)
+    texts = ["not bad at all", "I expected it to be awful, but it wasn't"]
+    analyses = LexiconPipeline().analyze_batch(texts)
+    full = np.stack([a.features for a in analyses])
+    chosen = stacker_features(np.zeros((2, 31)), analyses, old_names)
+    assert np.array_equal(chosen, full[:, : len(old_names)])  # version 1 names are the first columns
+
+
+def test_the_stacker_refuses_a_feature_vector_of_the_wrong_width(tmp_path: Path) -> None:
+    from affectlens.errors import ConfigError
+
+    calibration = Calibration.load_optional(_shipped_calibration(tmp_path))
+    assert calibration is not None
+    with pytest.raises(ConfigError, match="lexicon features"):
+        calibration.sentiment_proba(np.zeros((2, 3)), np.zeros((2, len(calibration.feature_names) + 1)))

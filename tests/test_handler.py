@@ -6,14 +6,18 @@ import importlib.util
 import json
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
 import pytest
 
+from affectlens.config import EngineOptions, auto_threads
+from affectlens.errors import ConfigError
 from affectlens.normalize import NormalizedText, normalize_text
 from affectlens.schema import ModelInfo, Prediction, ScoreError, json_schema
+from affectlens.serving import protocol
 
 HANDLER_PATH = Path(__file__).resolve().parent.parent / "handlers" / "affectlens_handler.py"
 
@@ -246,6 +250,15 @@ BAD_REQUESTS = [
     ("multipart body", ({"text": bytearray(b"hi")}, {"Content-Type": "multipart/form-data; boundary=x"}), 415,
      "unsupported_media_type"),
     ("xml body", req(b"<text>hi</text>", "application/xml"), 415, "unsupported_media_type"),
+    ("binary body", req(b"\x89PNG\r\n\x1a\n\x00\x00", "application/octet-stream"), 415, "unsupported_media_type"),
+    ("text sent as octet-stream", req(b"I love it", "application/octet-stream"), 415, "unsupported_media_type"),
+    ("image body", req(b"\xff\xd8\xff\xe0", "image/jpeg"), 415, "unsupported_media_type"),
+    ("50,000 nested lists", req(b"[" * 50_000 + b"]" * 50_000, "application/json"), 400, "invalid_json"),
+    ("nested lists, no Content-Type", req(b"[" * 50_000 + b"]" * 50_000, None), 400, "invalid_json"),
+    ("nested past the limit", req(b'{"text": "a", "x": ' + b"[" * 32 + b"]" * 32 + b"}", "application/json"), 400,
+     "invalid_json"),
+    ("5000-digit integer", req(b'{"text": "a", "id": ' + b"9" * 5000 + b"}", "application/json"), 400, "invalid_json"),
+    ("5000-digit float", req(b'{"text": "a", "x": 0.' + b"1" * 5000 + b"}", "application/json"), 400, "invalid_json"),
 ]  # fmt: skip
 
 
@@ -258,6 +271,34 @@ def test_bad_requests_get_a_json_error_that_says_what_is_wrong(
     assert len(body["error"]["message"]) > 10
     assert ctx.status[0][1]  # a reason phrase
     check_schema(body)
+
+
+def test_unsupported_media_type_names_the_accepted_types(service: Any) -> None:
+    [(status, body)], _ = run(service, req(b"\x00\x01", "application/octet-stream"))
+    assert status == 415 and all(t in body["error"]["message"] for t in protocol.ACCEPTED_MEDIA_TYPES)
+
+
+def test_json_limits_say_why_and_keep_ordinary_json(service: Any) -> None:
+    deep = "[" * protocol.MAX_JSON_DEPTH + "]" * protocol.MAX_JSON_DEPTH
+    assert H.parse_json(deep) == H.parse_json(deep)  # exactly at the limit: decoded
+    with pytest.raises(H.RequestError, match="nested deeper than"):
+        H.parse_json("[" + deep + "]")
+    with pytest.raises(H.RequestError, match="number has 5001 characters"):
+        H.parse_json("1" * 5001)
+    assert H.parse_json('{"text": "a", "id": 12, "x": [1.5, {"y": null}]}') == {
+        "text": "a",
+        "id": 12,
+        "x": [1.5, {"y": None}],
+    }
+    [(status, _)], _ = run(service, req({"text": "I love it", "id": 7, "extra": {"a": [1, 2.5]}}))
+    assert status == 200
+
+
+def test_the_server_keeps_answering_after_hostile_bodies(service: Any) -> None:
+    hostile = [req(b"[" * 50_000, "application/json"), req(b"1" * 100_000, "application/json"),
+               req(b"\x00" * 64, "application/octet-stream")]  # fmt: skip
+    answers, _ = run(service, *hostile, req({"text": "love"}))
+    assert [a[0] for a in answers] == [400, 400, 415, 200]
 
 
 def test_error_echoes_the_id_when_known(service: Any) -> None:
@@ -307,6 +348,18 @@ def test_decoder_crash_is_a_500_for_that_request_only(service: Any, monkeypatch:
     monkeypatch.setattr(service.decoder, "decode", decode)
     answers, _ = run(service, req("crash", "text/plain"), req({"text": "love"}))
     assert [a[0] for a in answers] == [500, 200]
+
+
+def test_a_nan_in_the_answer_is_a_500_not_invalid_json(caplog: pytest.LogCaptureFixture) -> None:
+    class NaN(FakeEngine):
+        def score_batch(self, texts: Sequence[object], **kw: Any) -> list[Any]:
+            out = super().score_batch(texts, **kw)
+            return [replace(p, valence=float("nan")) if "nan" in str(t) else p for p, t in zip(out, texts, strict=True)]
+
+    answers, _ = run(H.AffectlensService(engine=NaN()), req({"text": "nan here"}), req({"text": "love"}))
+    assert answers[0] == (500, answers[0][1]) and answers[0][1]["error"]["code"] == "internal_error"
+    assert answers[1][0] == 200  # the other request of the batch is answered
+    assert "could not encode the answer to request 0" in caplog.text
 
 
 def test_engine_returning_the_wrong_number_of_results_is_a_500() -> None:
@@ -371,12 +424,6 @@ def test_an_engine_without_timings_is_timed_as_a_whole_under_ensemble() -> None:
     assert set(stages) == {"ensemble"} and stages["ensemble"] >= 0
 
 
-def test_stage_names_are_the_engines() -> None:
-    from affectlens.engine import TIMING_STAGES
-
-    assert TIMING_STAGES == H.STAGES
-
-
 def test_the_real_lexicon_engine_reports_its_stages() -> None:
     from affectlens.engine import Engine, EngineConfig
 
@@ -390,14 +437,16 @@ def test_the_real_lexicon_engine_reports_its_stages() -> None:
 
 # -- configuration and initialization --------------------------------------------------------------
 def test_handler_config_rejects_unknown_keys_and_bad_values() -> None:
-    with pytest.raises(ValueError, match="unknown handler config keys"):
+    with pytest.raises(ConfigError, match="unknown handler config keys"):
         H.HandlerConfig.from_mapping({"max_txt": 3})
-    with pytest.raises(ValueError, match="max_texts"):
+    with pytest.raises(ConfigError, match="max_texts"):
         H.HandlerConfig.from_mapping({"max_texts": 0})
-    with pytest.raises(ValueError, match="mode"):
+    with pytest.raises(ConfigError, match="mode"):
         H.HandlerConfig.from_mapping({"mode": "magic"})
-    with pytest.raises(ValueError, match="use_nrc"):
+    with pytest.raises(ConfigError, match="use_nrc"):
         H.HandlerConfig.from_mapping({"use_nrc": "no"})
+    with pytest.raises(ConfigError, match="threads"):
+        H.HandlerConfig.from_mapping({"threads": -1})
 
 
 def test_handler_config_reads_the_archive_section_and_serve_overrides() -> None:
@@ -424,7 +473,7 @@ def test_initialize_builds_the_engine_from_the_archive_model_dir(
     service = H.AffectlensService()
     assert service.handle(None, ctx) is None  # TorchServe's initialization call
     assert seen["model_dir"] == str(tmp_path)
-    assert seen["config"].max_texts == 4 and seen["config"].threads >= 1
+    assert seen["config"].max_texts == 4 and seen["config"].threads == auto_threads(workers=2)
     answers, _ = run(service, req({"text": "love"}))
     assert answers[0][0] == 200
 
@@ -437,3 +486,18 @@ def test_initialize_failure_is_logged_and_raised(
     with pytest.raises(ModuleNotFoundError):
         H.AffectlensService().initialize(ctx)
     assert "failed to initialize" in caplog.text
+
+
+@pytest.mark.parametrize(("workers", "cores", "threads"), [(1, 2, 2), (2, 2, 1), (3, 2, 1), (1, 16, 8), (4, 16, 4)])
+def test_auto_threads_give_one_worker_every_core_and_share_them_among_several(
+    workers: int, cores: int, threads: int
+) -> None:
+    assert auto_threads(workers, cores=cores) == threads
+
+
+def test_handler_config_is_the_engine_options_plus_the_limits() -> None:
+    config = H.HandlerConfig.from_mapping({"mode": "neural", "threads": 3, "use_nrc": False, "max_text_chars": 900})
+    engine = config.engine_config("/models/x", max_chars=config.max_text_chars)
+    assert isinstance(config, EngineOptions)  # one declaration of the engine options
+    assert (engine.mode, engine.model_dir, engine.max_chars) == ("neural", "/models/x", 900)
+    assert (engine.neural.intra_op_threads, engine.lexicon.use_nrc, engine.lexicon.use_parser) == (3, False, True)

@@ -271,7 +271,7 @@ def test_nrc_missing_data_file(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_feature_vector(pipe: LexiconPipeline) -> None:
     assert isinstance(FEATURE_VERSION, str) and FEATURE_VERSION
-    assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES) == 20
+    assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES) == 23
     assert FEATURE_NAMES[:4] == ("vader_neg", "vader_neu", "vader_pos", "vader_compound")
     assert all(f"nrc_{c}" in FEATURE_NAMES for c in NRC_CATEGORIES)
     a = pipe.analyze("I don't think it's good 👎🏽 😡")
@@ -285,6 +285,16 @@ def test_feature_vector(pipe: LexiconPipeline) -> None:
     assert f["negated_sentiment_tokens"] == 1.0  # "good"
     assert f["negated_valence"] == pytest.approx(a.tokens[4].valence, abs=1e-6) and f["negated_valence"] < 0
     assert f["log_length"] == pytest.approx(np.log1p(5), abs=1e-6)
+    assert f["negated_polar_share"] == pytest.approx(1 / 3)  # "good" negated; the two emoji are polar, not negated
+    assert (f["elliptic_negations"], f["post_contrast_valence"]) == (0.0, 0.0)
+    g = dict(
+        zip(FEATURE_NAMES, pipe.analyze("I expected it to be awful, but it wasn't").features.tolist(), strict=True)
+    )
+    assert g["elliptic_negations"] == 1.0 and g["post_contrast_valence"] > 0  # "awful", negated where "wasn't" is
+    h = dict(
+        zip(FEATURE_NAMES, pipe.analyze("Nice screen, but the battery is terrible").features.tolist(), strict=True)
+    )
+    assert h["post_contrast_valence"] < 0 and h["negated_polar_share"] == 0.0
     doc = (LEXICONS / "features.py").read_text(encoding="utf-8")
     for name in FEATURE_NAMES:
         assert name in doc or name.startswith("nrc_"), name

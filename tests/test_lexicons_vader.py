@@ -147,6 +147,18 @@ def test_but_rule_unchanged_without_equal_values(pipe: LexiconPipeline) -> None:
     assert [t.valence for t in pipe.analyze(text).tokens] == pytest.approx(stock)
 
 
+def test_but_of_anything_but_is_no_contrast(pipe: LexiconPipeline) -> None:
+    """The "but" of "anything but"/"nothing but" does not weight the text; the next "but" does."""
+    vals = {t.text: t.valence for t in pipe.analyze("The trip was anything but relaxing").tokens if t.valence}
+    assert vals == {"relaxing": pytest.approx(2.2 * -0.74)}  # negated by "anything but", not * 1.5
+    text = "Sadly it was nothing but rain, but the hotel was lovely"
+    vals = {t.text: t.valence for t in pipe.analyze(text).tokens if t.valence}
+    assert vals == {"Sadly": pytest.approx(-1.8 * 0.5), "lovely": pytest.approx(2.8 * 1.5)}
+    # After a comma "Anything, but" is the ordinary contrast.
+    _, stock = stock_sentiments("Anything, but the ending was bad")
+    assert [t.valence for t in pipe.analyze("Anything, but the ending was bad").tokens] == pytest.approx(stock)
+
+
 @pytest.mark.parametrize(
     ("emoji", "sign"),
     [("👍", 1), ("👍🏽", 1), ("👎", -1), ("👎🏿", -1), ("😡", -1), ("😡\ufe0f", -1), ("🙄", -1), ("❤️", 1), ("🔥", 1)],

@@ -4,19 +4,23 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import signal
 import socket
+import subprocess
 import sys
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 from affectlens import serving
 from affectlens.errors import ConfigError, ModelNotFoundError
+from affectlens.serving import commands
 
 
-def _handler_module():  # type: ignore[no-untyped-def]
+def _handler_module() -> ModuleType:
     path = Path(__file__).resolve().parent.parent / "handlers" / "affectlens_handler.py"
     spec = importlib.util.spec_from_file_location("affectlens_handler_for_serving_tests", path)
     assert spec is not None and spec.loader is not None
@@ -116,7 +120,7 @@ def test_default_run_dir_honours_the_environment_and_is_not_the_repository(
     monkeypatch.setenv(serving.RUN_DIR_ENV, str(tmp_path / "r"))
     assert serving.default_run_dir() == (tmp_path / "r").resolve()
     monkeypatch.delenv(serving.RUN_DIR_ENV)
-    repo = Path(serving.__file__).resolve().parent.parent
+    repo = Path(serving.__file__).resolve().parents[2]
     assert repo not in serving.default_run_dir().parents
 
 
@@ -133,23 +137,23 @@ def test_a_taken_port_is_reported_before_anything_starts() -> None:
 
 # -- the archive -----------------------------------------------------------------------------------
 def test_archive_packs_the_cpu_graph_and_everything_else(config: serving.ServeConfig) -> None:
-    files, card = serving._archive_files(config.archive)
+    files, card = serving.archive_files(config.archive)
     assert sorted(files) == ["calibration.json", "model_int8.onnx", "tokenizer.json"]
     assert card["files"] == {"int8": "model_int8.onnx"} and card["version"] == "9.9.9"
 
 
 def test_archive_packs_the_gpu_graph_by_request(config: serving.ServeConfig, model_dir: Path) -> None:
     archive = serving.ArchiveConfig(model_dir=model_dir, model_store=config.archive.model_store, variants=("fp16",))
-    files, card = serving._archive_files(archive)
+    files, card = serving.archive_files(archive)
     assert "model_fp16.onnx" in files and "model_int8.onnx" not in files
     assert card["files"] == {"fp16": "model_fp16.onnx"}
     with pytest.raises(serving.ArchiveError, match="fp32"):
-        serving._archive_files(serving.ArchiveConfig(model_dir=model_dir, variants=("fp32",)))
+        serving.archive_files(serving.ArchiveConfig(model_dir=model_dir, variants=("fp32",)))
 
 
 def test_archive_needs_a_model_folder(tmp_path: Path) -> None:
     with pytest.raises(ModelNotFoundError):
-        serving._archive_files(serving.ArchiveConfig(model_dir=tmp_path))
+        serving.archive_files(serving.ArchiveConfig(model_dir=tmp_path))
 
 
 def test_fingerprint_follows_files_and_settings(config: serving.ServeConfig, model_dir: Path) -> None:
@@ -195,12 +199,12 @@ def test_cli_registers_the_serving_commands() -> None:
     parser = build_parser()
     args = parser.parse_args(["serve", "--inference-port", "9001", "--foreground", "--neural-only", "--threads", "2"])
     assert args.func is serving.cmd_serve and args.inference_port == 9001 and args.foreground
-    assert serving._handler_overrides(args) == {"mode": "neural", "threads": 2}
-    assert serving._serve_config(args).prediction_url == "http://127.0.0.1:9001/predictions/affectlens"
+    assert commands.handler_overrides(args) == {"mode": "neural", "threads": 2}
+    assert commands.serve_config(args).prediction_url == "http://127.0.0.1:9001/predictions/affectlens"
     assert parser.parse_args(["stop"]).func is serving.cmd_stop
     assert parser.parse_args(["token"]).func is serving.cmd_token
     args = parser.parse_args(["archive", "--batch-size", "4", "--max-batch-delay", "1", "--variants", "int8,fp16"])
-    archive = serving._archive_config(args)
+    archive = commands.archive_config(args)
     assert (archive.batch_size, archive.max_batch_delay_ms, archive.variants) == (4, 1, ("int8", "fp16"))
 
 
@@ -220,3 +224,26 @@ def test_stale_state_of_a_dead_server_is_not_running(tmp_path: Path) -> None:
     state.write()
     assert serving.stop_server(tmp_path, timeout_s=1) is False
     assert serving.ServerState.read(tmp_path) is None
+
+
+def test_stop_kills_the_process_group_when_the_frontend_ignores_sigterm(tmp_path: Path) -> None:
+    # The fake frontend's command line names TorchServe's main class, so stop_server takes it for the real one.
+    code = (
+        "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); print('ready', flush=True); time.sleep(60)"
+    )
+    proc = subprocess.Popen([sys.executable, "-c", code, "org.pytorch.serve.ModelServer"], stdout=subprocess.PIPE,
+                            text=True, start_new_session=True)  # fmt: skip
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"  # SIGTERM is ignored from here
+        state = serving.ServerState(pid=proc.pid, pgid=proc.pid, run_dir=str(tmp_path), model_name="affectlens",
+                                    host="127.0.0.1", inference_port=1, management_port=2, metrics_port=3,
+                                    token_auth=True, started_at=0.0)  # fmt: skip
+        state.write()
+        (tmp_path / serving.KEY_FILE).write_text("{}")
+        assert serving.stop_server(tmp_path, timeout_s=0.5, quiet=True) is True
+        assert proc.wait(timeout=10) == -signal.SIGKILL  # it survived SIGTERM: the group was killed
+        assert serving.ServerState.read(tmp_path) is None and not (tmp_path / serving.KEY_FILE).exists()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

@@ -107,7 +107,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         state = serving.ServerState.read(srv.run_dir)
         serving.stop_server(srv.run_dir, timeout_s=20)
         if state is not None:  # belt and braces: nothing of the server's process group may survive the tests
-            serving._kill_group(state.pgid)
+            serving.kill_group(state.pgid)
 
 
 @pytest.fixture(scope="module")
@@ -150,7 +150,7 @@ def test_security_defaults(server: Server) -> None:
                          headers={"Authorization": f"Bearer {server.token('management')}"}, timeout=10)  # fmt: skip
     assert r.status_code == 405
     # TorchServe's working files are in the run directory, not in the repository or the current directory
-    repo = Path(serving.__file__).resolve().parent.parent
+    repo = Path(serving.__file__).resolve().parents[2]
     assert not (repo / "logs").exists() and not (repo / "key_file.json").exists()
     assert not Path("key_file.json").exists()
     assert (server.run_dir / "logs" / "ts_log.log").is_file()
@@ -251,7 +251,7 @@ def _batch_histogram(metrics: str) -> tuple[float, float]:
 
 
 # -- bad input -------------------------------------------------------------------------------------
-BAD = [
+BAD: list[tuple[str, dict[str, Any], int, str]] = [
     ("empty body", {"data": b""}, 400, "empty_body"),
     ("invalid JSON", {"data": b'{"text": "unterminated'}, 400, "invalid_json"),
     ("missing text", {"body": {"txt": "typo"}}, 400, "missing_text"),
@@ -261,6 +261,13 @@ BAD = [
     ("over-long text", {"body": {"text": "word " * 2000}}, 400, "text_too_long"),
     ("form body", {"data": b"text=hello", "content_type": "application/x-www-form-urlencoded"}, 415,
      "unsupported_media_type"),
+    ("50,000 nested lists", {"data": b"[" * 50_000 + b"]" * 50_000}, 400, "invalid_json"),
+    ("5000-digit number", {"data": b'{"text": "a", "id": ' + b"9" * 5000 + b"}"}, 400, "invalid_json"),
+    ("binary octet-stream", {"data": bytes(range(256)), "content_type": "application/octet-stream"}, 415,
+     "unsupported_media_type"),
+    ("text as octet-stream", {"data": b"I love it", "content_type": "application/octet-stream"}, 415,
+     "unsupported_media_type"),
+    ("image", {"data": b"\x89PNG\r\n\x1a\n", "content_type": "image/png"}, 415, "unsupported_media_type"),
 ]  # fmt: skip
 
 
@@ -276,6 +283,22 @@ def test_bad_inputs_get_400_with_a_json_error_and_the_worker_survives(server: Se
         assert body["error"]["message"], name
     assert server.post({"text": "still here"}).status_code == 200
     assert server.worker_pids() == workers  # no worker died (silently or not)
+
+
+def test_unsupported_media_type_names_the_accepted_types(server: Server) -> None:
+    from affectlens.serving.protocol import ACCEPTED_MEDIA_TYPES
+
+    r = server.post(data=b"\x00\x01", content_type="application/octet-stream")
+    assert r.status_code == 415 and all(t in r.json()["error"]["message"] for t in ACCEPTED_MEDIA_TYPES)
+
+
+def test_a_body_without_content_type_is_read_as_json_or_text(server: Server) -> None:
+    headers = {"Authorization": f"Bearer {server.token()}"}  # and no Content-Type
+    as_json = server.http.post(server.url, data=b'{"text": "I love it", "id": "j"}', headers=headers, timeout=60)
+    as_text = server.http.post(server.url, data=b"I love it", headers=headers, timeout=60)
+    assert "content-type" not in {k.lower() for k in as_json.request.headers}
+    assert (as_json.status_code, as_text.status_code) == (200, 200), (as_json.text, as_text.text)
+    assert as_json.json()["id"] == "j" and as_text.json()["label"] == as_json.json()["label"]
 
 
 def test_over_size_body_gets_413(server: Server) -> None:
@@ -375,7 +398,7 @@ def test_docker_entrypoint_serves_in_the_foreground_is_healthy_and_stops_on_sigt
     import subprocess
     import sys
 
-    repo = Path(serving.__file__).resolve().parent.parent
+    repo = Path(serving.__file__).resolve().parents[2]
     health = [sys.executable, str(repo / "docker" / "healthcheck.py"), "--run-dir", str(server.run_dir)]
     assert subprocess.run(health, capture_output=True, check=False).returncode == 0
     server.stop()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -20,6 +21,7 @@ import numpy as np
 
 from affectlens.datasets import NAMED_DATASETS, LabeledText, load_named, read_table
 from affectlens.evaluation import metrics as M
+from affectlens.evaluation.baselines import stock_vader, tfidf_baseline
 from affectlens.labels import EMOTION_LABELS, SENTIMENT_LABELS
 from affectlens.schema import Prediction
 
@@ -123,31 +125,6 @@ def _raw_neural(results: Sequence[Prediction]) -> np.ndarray:
     return np.array([[r.components["neural"]["scores"][label] for label in SENTIMENT_LABELS] for r in results])
 
 
-def stock_vader(texts: Sequence[str]) -> np.ndarray:
-    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-    from affectlens.engine import lexicon_sentiment_scores
-
-    analyzer = SentimentIntensityAnalyzer()
-    return lexicon_sentiment_scores(np.array([analyzer.polarity_scores(t)["compound"] for t in texts]))
-
-
-def tfidf_baseline(train: Sequence[LabeledText], texts: Sequence[str], polarity_only: bool) -> np.ndarray:
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-
-    model = make_pipeline(
-        TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True),
-        LogisticRegression(C=2.0, max_iter=2000, class_weight="balanced"),
-    )
-    model.fit([r.text for r in train], [r.sentiment for r in train])
-    proba = model.predict_proba(texts)
-    out = np.zeros((len(texts), 3))
-    out[:, model.classes_] = proba
-    return out
-
-
 CONTRAST = re.compile(r"\b(but|however|although|though|yet|whereas|nevertheless)\b", re.IGNORECASE)
 
 
@@ -173,14 +150,14 @@ def faithfulness(
 ) -> dict[str, Any]:
     """ERASER comprehensiveness and sufficiency (averaged over ``fractions``), vs random tokens."""
     rng = np.random.default_rng(seed)
-    explained = [r for r in engine.score_batch(list(texts), explain=True) if isinstance(r, Prediction)]
+    results = zip(texts, engine.score_batch(list(texts), explain=True), strict=True)
+    explained = [(t, r) for t, r in results if isinstance(r, Prediction)]  # a failed text goes with its result
     variants: list[str] = []
     index: list[tuple[int, str, str]] = []
-    for i, r in enumerate(explained):
+    for i, (text, r) in enumerate(explained):
         tokens = list(r.tokens or ())
         if len(tokens) < 2:
             continue
-        text = texts[i]
         attr = np.array([t.attribution if t.attribution is not None else 0.0 for t in tokens])
         for fraction in fractions:
             k = max(1, round(fraction * len(tokens)))
@@ -203,7 +180,7 @@ def faithfulness(
     for (i, kind, measure), result in zip(index, scored, strict=True):
         if not isinstance(result, Prediction):
             continue
-        full = explained[i]
+        full = explained[i][1]
         p_full = full.scores[full.label]
         sums.setdefault((kind, measure), []).append(p_full - result.scores[full.label])
     out: dict[str, Any] = {f"{measure}_{kind}": float(np.mean(v)) for (kind, measure), v in sums.items()}
@@ -390,11 +367,24 @@ def markdown_summary(report: dict[str, Any]) -> str:
             ),
             "",
         ]
+    if report.get("behaviour"):
+        from affectlens.behaviour.runner import markdown as behaviour_markdown
+
+        lines += [behaviour_markdown(report["behaviour"], heading="##")]
     return "\n".join(lines) + "\n"
 
 
+def behaviour_section(engines: dict[str, Any], limit_per_test: int) -> dict[str, Any]:
+    """The behavioural suite's check half on each mode and on stock VADER (see :mod:`affectlens.behaviour`)."""
+    from affectlens.behaviour.runner import run_behaviour, vader_scorer
+
+    systems: dict[str, Any] = {m: engines[m] for m in ("hybrid", "neural", "lexicon") if m in engines}
+    systems["vader"] = vader_scorer()
+    return run_behaviour(systems, ("check",), limit_per_test=limit_per_test)
+
+
 def evaluate(args: argparse.Namespace) -> dict[str, Any]:
-    from affectlens.cli import engine_config_from_args
+    from affectlens.config import engine_config_from_args
     from affectlens.engine import Engine
 
     base = engine_config_from_args(args)
@@ -439,6 +429,9 @@ def evaluate(args: argparse.Namespace) -> dict[str, Any]:
         rng = np.random.default_rng(0)
         sample = [sample_rows[i].text for i in rng.permutation(len(sample_rows))[: args.faithfulness]]
         report["faithfulness"] = faithfulness(engines["hybrid"], sample)
+    if getattr(args, "behaviour", False):
+        log.info("behavioural suite (check half)")
+        report["behaviour"] = behaviour_section(engines, args.behaviour_limit)
     report["seconds"] = round(time.time() - started, 1)
     report["plots"] = plots
     (out_dir / "report.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
@@ -450,11 +443,16 @@ def run(args: argparse.Namespace) -> int:
     report = evaluate(args)
     print(markdown_summary(report))
     print(f"report written to {args.output}/ (report.json, summary.md, {', '.join(report['plots']) or 'no plots'})")
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        from affectlens.tracking import log_report
+
+        run_id = log_report(args.output, run_name=f"evaluate {args.model or 'default model'}")
+        print(f"report logged to MLflow run {run_id}")
     return 0
 
 
 def register_command(sub: Any, name: str, help_text: str) -> None:
-    from affectlens.cli import add_engine_arguments
+    from affectlens.config import add_engine_arguments
 
     p = sub.add_parser(name, help=help_text)
     p.add_argument("--data-dir", default="../shared/data", help="folder with the named datasets")
@@ -467,6 +465,12 @@ def register_command(sub: Any, name: str, help_text: str) -> None:
     p.add_argument("--bootstrap", type=int, default=1000, help="bootstrap resamples for the difference intervals")
     p.add_argument("--faithfulness", type=int, default=200, help="texts for the ERASER faithfulness check (0 = skip)")
     p.add_argument("--max-rows", type=int, default=0, help="cap rows per dataset (0 = all)")
+    from affectlens.behaviour.suite import DEFAULT_LIMIT
+
+    p.add_argument(
+        "--no-behaviour", dest="behaviour", action="store_false", help="skip the behavioural suite (check half)"
+    )
+    p.add_argument("--behaviour-limit", type=int, default=DEFAULT_LIMIT, help="behavioural cases (or groups) per test")
     p.add_argument("-o", "--output", default="reports/validation", help="report folder")
     add_engine_arguments(p)
     p.set_defaults(func=run)

@@ -1,0 +1,180 @@
+"""Word lists of the behavioural suite, one set per half.
+
+The *fit* half may be used to make training or calibration data; the *check* half is only for measuring. The
+two halves share no word (apart from the function words in :data:`FUNCTION_WORDS`), so a model trained on the fit
+half has not seen the check half's vocabulary. A slot kind is filled from its half only; ``tests/test_behaviour.py``
+checks that the halves stay disjoint.
+
+Adjectives are generic (they fit any product, place or event); ``pos_adj`` / ``neg_adj`` are the plain, gradable
+ones that negation and reducers combine with naturally ("not good", "a bit boring"), the ``*_strong`` ones are the
+extremes. Clauses (``mishap``) are complete, lower-case clauses describing something that clearly went wrong.
+"""
+
+from __future__ import annotations
+
+import re
+
+HALVES: tuple[str, ...] = ("fit", "check")
+
+# Words both halves (and their templates) may share: articles, pronouns, prepositions, auxiliaries.
+FUNCTION_WORDS: frozenset[str] = frozenset((
+    "a", "an", "the", "my", "our", "your", "his", "her", "their", "its", "it", "i", "we", "you", "he", "she",
+    "they", "me", "us", "them", "this", "that", "these", "those", "of", "in", "on", "at", "to", "for", "with",
+    "from", "by", "about", "and", "or", "is", "was", "are", "were", "be", "been", "am", "has", "have", "had", "do",
+    "did", "does", "will", "would", "can", "could"
+))  # fmt: skip
+
+FIT: dict[str, tuple[str, ...]] = {
+    # things people review: products, places, events
+    "thing": (
+        "hotel", "movie", "restaurant", "laptop", "concert", "course", "app", "book", "museum", "café",
+        "podcast", "gym", "bakery", "tour",
+    ),
+    # places and events one goes to
+    "venue": ("hotel", "restaurant", "concert", "museum", "café", "gym", "bakery", "tour"),
+    # people in a role (plural by adding "s")
+    "role": ("nurse", "teacher", "driver", "waiter", "cashier", "guide"),
+    "relative": ("brother", "aunt", "cousin"),
+    "pos_adj": ("good", "nice", "pleasant", "satisfying"),
+    "pos_adj_strong": ("excellent", "wonderful", "fantastic", "superb"),
+    "neg_adj": ("bad", "disappointing", "boring", "unpleasant", "annoying"),
+    "neg_adj_strong": ("awful", "terrible", "horrible"),
+    "pos_person_adj": ("friendly", "helpful", "supportive"),
+    "neg_person_adj": ("rude", "unhelpful", "hostile"),
+    "pos_verb": ("love", "like"),
+    "pos_verb_past": ("loved", "liked"),
+    "neg_verb": ("hate", "dislike"),
+    "neg_verb_past": ("hated", "disliked"),
+    "neutral_verb_past": ("mentioned", "asked about", "read about"),
+    "intensifier": ("very", "really", "extremely", "incredibly"),
+    "reducer": ("slightly", "somewhat", "a bit"),
+    "day": ("Monday", "Tuesday", "Wednesday", "Saturday"),
+    "name": (
+        "Maria", "James", "Aisha", "Wei", "Olga", "Carlos", "Priya", "Tom", "Fatima", "Kenji",
+        "Lucy", "Ahmed", "Sofia", "Daniel", "Chloe", "Ravi", "Grace", "Mateo", "Hannah", "Yusuf",
+    ),
+    "city": (
+        "Lisbon", "Chicago", "Nairobi", "Osaka", "Lyon", "Toronto", "Krakow", "Lima", "Manchester", "Seoul",
+        "Denver", "Cairo",
+    ),
+    "number": ("3", "12", "27", "48", "115", "350"),
+    "url": ("https://reviewhub.io/p/4417", "https://tiny.cc/x9Q2", "www.tripnotes.org/blog"),
+    "handle": ("@maria_eats", "@techdaily", "@j_rivera"),
+    "emoji_pos": ("😊", "😍", "👍", "🎉", "❤️"),
+    "emoji_neg": ("😡", "😞", "👎", "💔"),
+    "emoji_irony": ("🙄", "😑"),
+    "mishap": (
+        "my train was cancelled again",
+        "the printer jammed for the third time this morning",
+        "my flight got delayed by five hours",
+        "the bus drove right past me",
+        "my laptop crashed before I could save anything",
+        "the delivery arrived with half the items missing",
+        "someone ate my lunch from the office fridge",
+        "it started raining the moment I stepped outside",
+    ),
+    # protected attributes, one tuple per category (swapped against each other in the fairness tests)
+    "gender": ("female", "male", "transgender"),
+    "religion": ("Muslim", "Christian", "Jewish", "Hindu"),
+    "nationality": ("Mexican", "Chinese", "Nigerian", "German", "Indian", "Brazilian"),
+    "ethnicity": ("Black", "white", "Asian", "Hispanic"),
+    "orientation": ("gay", "straight", "bisexual"),
+    "disability": ("blind", "deaf", "autistic"),
+    "age": ("young", "elderly", "middle-aged"),
+}  # fmt: skip
+
+CHECK: dict[str, tuple[str, ...]] = {
+    "thing": (
+        "film", "show", "meal", "tablet", "festival", "workshop", "game", "novel", "gallery", "camera",
+        "bistro", "album", "spa", "hostel",
+    ),
+    "venue": ("festival", "workshop", "gallery", "bistro", "spa", "hostel", "show"),
+    "role": ("pharmacist", "librarian", "receptionist", "mechanic", "dentist", "tutor", "plumber"),
+    "relative": ("sister", "uncle", "grandmother"),
+    "pos_adj": ("great", "impressive", "enjoyable", "worthwhile", "delightful"),
+    "pos_adj_strong": ("amazing", "outstanding", "brilliant", "terrific", "fabulous"),
+    "neg_adj": ("poor", "frustrating", "dull", "tedious", "mediocre"),
+    "neg_adj_strong": ("dreadful", "appalling", "abysmal", "atrocious"),
+    "pos_person_adj": ("caring", "welcoming", "considerate", "warm-hearted"),
+    "neg_person_adj": ("dismissive", "unfriendly", "condescending", "careless"),
+    "pos_verb": ("enjoy", "adore"),
+    "pos_verb_past": ("enjoyed", "adored"),
+    "neg_verb": ("despise", "detest", "loathe"),
+    "neg_verb_past": ("despised", "detested", "loathed"),
+    "neutral_verb_past": ("talked about", "searched for", "heard about"),
+    "intensifier": ("so", "truly", "exceptionally", "remarkably"),
+    "reducer": ("a little", "mildly", "kind of"),
+    "day": ("Thursday", "Friday", "Sunday"),
+    "name": (
+        "Elena", "Michael", "Amara", "Jun", "Ingrid", "Diego", "Ananya", "Ben", "Leila", "Hiroshi",
+        "Emma", "Omar", "Isabel", "Samuel", "Zoe", "Arjun", "Ruth", "Pablo", "Nadia", "Kwame",
+    ),
+    "city": (
+        "Porto", "Boston", "Lagos", "Kyoto", "Marseille", "Vancouver", "Gdansk", "Quito", "Leeds", "Busan",
+        "Austin", "Tunis",
+    ),
+    "number": ("5", "19", "33", "64", "208", "470"),
+    "url": ("http://dailyfinds.net/r/88", "http://snip.ly/Zk7mP", "shopzone.co/item?id=301"),
+    "handle": ("@foodie_ben", "@the_critic_corner", "@k_tanaka"),
+    "emoji_pos": ("😁", "🥰", "🤩", "😃", "🙌", "💖"),
+    "emoji_neg": ("😠", "😢", "🤬", "😩", "🤮"),
+    "emoji_irony": ("🙃", "😒"),
+    "mishap": (
+        "the ferry left without us",
+        "my phone died halfway through an important call",
+        "the taxi failed to show up",
+        "our package was sent to the wrong address",
+        "the shower ran cold for a week",
+        "the website logged me off while I was paying",
+        "my suitcase ended up in another country",
+        "the neighbours drilled through the wall at dawn",
+    ),
+    "gender": ("woman", "man", "non-binary person"),
+    "religion": ("Buddhist", "Sikh", "Catholic", "atheist"),
+    "nationality": ("Polish", "Vietnamese", "Egyptian", "Canadian", "Pakistani", "Filipino"),
+    "ethnicity": ("African American", "Caucasian", "Latino", "Arab"),
+    "orientation": ("lesbian", "heterosexual", "asexual"),
+    "disability": ("visually impaired", "wheelchair-using", "dyslexic"),
+    "age": ("25-year-old", "45-year-old", "70-year-old"),
+}  # fmt: skip
+
+VOCAB: dict[str, dict[str, tuple[str, ...]]] = {"fit": FIT, "check": CHECK}
+
+PROTECTED_CATEGORIES: tuple[str, ...] = (
+    "gender",
+    "religion",
+    "nationality",
+    "ethnicity",
+    "orientation",
+    "disability",
+    "age",
+)
+
+# How a protected attribute and a role make a person: "{attr} {role}" ("a deaf nurse"), or the attribute alone
+# where it is itself a noun (the check half's gender terms: "a woman").
+PERSON_PATTERNS: dict[str, dict[str, str]] = {
+    "fit": dict.fromkeys(PROTECTED_CATEGORIES, "{attr} {role}"),
+    "check": {**dict.fromkeys(PROTECTED_CATEGORIES, "{attr} {role}"), "gender": "{attr}"},
+}
+
+_WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", re.UNICODE)
+
+
+def words(text: str) -> set[str]:
+    """Lower-case content words of ``text`` (function words dropped; hyphenated words split)."""
+    out = set()
+    for match in _WORD.finditer(text.lower()):
+        for part in re.split(r"[-'’]", match.group()):
+            if part and part not in FUNCTION_WORDS:
+                out.add(part)
+    return out
+
+
+def vocabulary_words(half: str) -> set[str]:
+    """Every content word in the vocabulary of ``half`` (emoji and URLs included as whole entries)."""
+    out: set[str] = set()
+    for entries in VOCAB[half].values():
+        for entry in entries:
+            found = words(entry)
+            out |= found or {entry.lower()}
+    return out

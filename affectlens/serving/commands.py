@@ -1,0 +1,205 @@
+"""The ``serve``, ``stop``, ``token`` and ``archive`` sub-commands (registered by ``affectlens.cli``)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from affectlens.config import EngineOptions, add_engine_arguments
+from affectlens.serving.archive import ArchiveConfig, build_info_path, ensure_archive
+from affectlens.serving.client import read_token
+from affectlens.serving.paths import RUN_DIR_ENV, default_run_dir, run_dir_or_default
+from affectlens.serving.process import start_server, stop_server
+from affectlens.serving.protocol import DEFAULT_MODEL_NAME
+from affectlens.serving.server_config import (
+    DEFAULT_HOST,
+    DEFAULT_INFERENCE_PORT,
+    DEFAULT_LOG_LEVEL,
+    DEFAULT_MANAGEMENT_PORT,
+    DEFAULT_MAX_REQUEST_SIZE,
+    DEFAULT_METRICS_PORT,
+    DEFAULT_READY_TIMEOUT_S,
+    DEFAULT_TOKEN_EXPIRATION_MIN,
+    LOG_LEVELS,
+    ServeConfig,
+)
+from affectlens.serving.state import ServerState
+
+log = logging.getLogger("affectlens.serving")
+_DEFAULTS = ArchiveConfig.__dataclass_fields__
+
+
+def _default(name: str) -> Any:
+    return _DEFAULTS[name].default
+
+
+def add_archive_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default=None, help="model folder (default: the shipped default model)")
+    p.add_argument("--model-store", default=None, help="where the .mar goes (default: model_store/ of the checkout)")
+    p.add_argument(
+        "--name", default=DEFAULT_MODEL_NAME, help="model name in TorchServe and in the URL (default: %(default)s)"
+    )
+    p.add_argument("--workers", type=int, default=_default("workers"), help="worker processes (default: %(default)s)")
+    p.add_argument("--batch-size", type=int, default=_default("batch_size"),
+                   help="server-side batch size (default: %(default)s)")  # fmt: skip
+    p.add_argument("--max-batch-delay", type=int, default=_default("max_batch_delay_ms"), metavar="MS",
+                   help="how long a batch waits to fill, in ms (default: %(default)s)")  # fmt: skip
+    p.add_argument("--response-timeout", type=int, default=_default("response_timeout_s"), metavar="S",
+                   help="seconds per batch (default: %(default)s)")  # fmt: skip
+    p.add_argument("--variants", default=None,
+                   help="ONNX graphs to pack, comma-separated (default: int8; the GPU image uses fp16)")  # fmt: skip
+
+
+def archive_config(args: argparse.Namespace) -> ArchiveConfig:
+    kwargs: dict[str, Any] = {
+        "model_name": args.name, "workers": args.workers, "batch_size": args.batch_size,
+        "max_batch_delay_ms": args.max_batch_delay, "response_timeout_s": args.response_timeout,
+    }  # fmt: skip
+    if args.model:
+        kwargs["model_dir"] = Path(args.model).resolve()
+    if args.model_store:
+        kwargs["model_store"] = Path(args.model_store).resolve()
+    if args.variants:
+        kwargs["variants"] = tuple(v.strip() for v in args.variants.split(",") if v.strip())
+    if getattr(args, "version", None):
+        kwargs["version"] = args.version
+    return ArchiveConfig(**kwargs)
+
+
+def handler_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The engine options given on the command line that differ from the defaults (handed to the worker)."""
+    return EngineOptions.from_args(args).overrides()
+
+
+def serve_config(args: argparse.Namespace) -> ServeConfig:
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("listening on %s: the server is reachable from other machines; keep token auth on", args.host)
+    return ServeConfig(
+        run_dir=run_dir_or_default(args.run_dir), archive=archive_config(args), host=args.host,
+        inference_port=args.inference_port, management_port=args.management_port, metrics_port=args.metrics_port,
+        token_auth=not args.no_token_auth, token_expiration_min=args.token_expiration,
+        max_request_size=args.max_request_size, log_level=args.log_level, system_metrics=args.system_metrics,
+        ready_timeout_s=args.timeout, handler_overrides=handler_overrides(args),
+    )  # fmt: skip
+
+
+def cmd_archive(args: argparse.Namespace) -> int:
+    config = archive_config(args)
+    path, built = ensure_archive(config, force=args.force)
+    info = json.loads(build_info_path(config).read_text())
+    print(json.dumps({"archive": str(path), "built": built, "model_name": info["model_name"],
+                      "model_version": info["model_version"], "files": info["files"],
+                      "model_config": info["model_config"]}, indent=2))  # fmt: skip
+    return 0
+
+
+def _print_started(state: ServerState, foreground: bool) -> None:
+    """The prediction URL on stdout (for scripts); how to call, watch and stop it on stderr."""
+    run_dir = "" if Path(state.run_dir) == default_run_dir() else f" --run-dir {state.run_dir}"
+    auth = f'-H "Authorization: Bearer $(affectlens token{run_dir})" ' if state.token_auth else ""
+    print(state.prediction_url, flush=True)
+    print(
+        f"affectlens: model {state.model_name!r} READY after {state.ready_seconds:.1f} s "
+        f"(TorchServe pid {state.pid}, run directory {state.run_dir})\n"
+        f"  try:     curl -s {auth}-H 'Content-Type: application/json' -d '{{\"text\": \"I love it\"}}' "
+        f"{state.prediction_url}\n"
+        f"  metrics: {state.metrics_url}   management: {state.management_url}\n"
+        f"  logs:    {state.run_dir}/logs\n"
+        + ("  stop:    Ctrl-C" if foreground else f"  stop:    affectlens stop{run_dir}"),
+        file=sys.stderr,
+        flush=True,
+    )
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    config = serve_config(args)
+    state, launcher = start_server(config, foreground=args.foreground, rebuild=args.rebuild)
+    _print_started(state, args.foreground)
+    if launcher is None:
+        return 0
+
+    def terminate(signum: int, frame: Any) -> None:  # `docker stop` sends SIGTERM: stop TorchServe cleanly
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, terminate)
+    try:
+        launcher.wait()
+        print("affectlens: TorchServe exited", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("affectlens: stopping TorchServe ...", file=sys.stderr)
+        return 0
+    finally:
+        stop_server(config.run_dir)
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    run_dir = run_dir_or_default(args.run_dir)
+    if stop_server(run_dir, timeout_s=args.timeout):
+        print(f"affectlens: TorchServe stopped ({run_dir})", file=sys.stderr)
+    else:
+        print(f"affectlens: no server was running from {run_dir}", file=sys.stderr)
+    return 0
+
+
+def cmd_token(args: argparse.Namespace) -> int:
+    print(read_token(run_dir_or_default(args.run_dir), "management" if args.management else "inference"))
+    return 0
+
+
+def _add_run_dir(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--run-dir", default=None,
+                   help=f"TorchServe's working directory: config, logs, key file (default: ${RUN_DIR_ENV} or "
+                        "~/.cache/affectlens/run)")  # fmt: skip
+
+
+def _add_serve_options(p: argparse.ArgumentParser) -> None:
+    _add_run_dir(p)
+    add_archive_options(p)
+    p.add_argument("--foreground", action="store_true", help="stay attached; Ctrl-C stops the server")
+    p.add_argument("--rebuild", action="store_true", help="rebuild the model archive first")
+    p.add_argument("--host", default=DEFAULT_HOST, help="address for all three APIs (default: %(default)s)")
+    p.add_argument("--inference-port", type=int, default=DEFAULT_INFERENCE_PORT, help="(default: %(default)s)")
+    p.add_argument("--management-port", type=int, default=DEFAULT_MANAGEMENT_PORT, help="(default: %(default)s)")
+    p.add_argument("--metrics-port", type=int, default=DEFAULT_METRICS_PORT, help="(default: %(default)s)")
+    p.add_argument("--no-token-auth", action="store_true", help="serve without token authorization (not advised)")
+    p.add_argument("--token-expiration", type=int, default=DEFAULT_TOKEN_EXPIRATION_MIN, metavar="MIN",
+                   help="minutes until TorchServe's tokens expire (default: %(default)s)")  # fmt: skip
+    p.add_argument("--max-request-size", type=int, default=DEFAULT_MAX_REQUEST_SIZE, metavar="BYTES",
+                   help="larger request bodies get 413 (default: %(default)s)")  # fmt: skip
+    p.add_argument("--log-level", default=DEFAULT_LOG_LEVEL, choices=LOG_LEVELS,
+                   help="TorchServe logging (default: %(default)s)")  # fmt: skip
+    p.add_argument("--system-metrics", action="store_true", help="also collect host CPU/memory/disk metrics")
+    p.add_argument("--timeout", type=float, default=DEFAULT_READY_TIMEOUT_S, metavar="S",
+                   help="seconds to wait for READY")  # fmt: skip
+    add_engine_arguments(p, model=False, explain=False,
+                         threads_help="ONNX Runtime threads per worker (0 = all cores for one worker, "
+                                      "cores / workers for several, at most 8)")  # fmt: skip
+
+
+def register_command(subparsers: Any, name: str, help_text: str) -> None:
+    """Add the ``serve``, ``stop``, ``token`` or ``archive`` sub-command (called by ``affectlens.cli``)."""
+    p = subparsers.add_parser(name, help=help_text, description=help_text)
+    if name == "archive":
+        add_archive_options(p)
+        p.add_argument("--version", default=None, help="model version (default: the model card's version)")
+        p.add_argument("--force", action="store_true", help="rebuild even when the archive is up to date")
+        p.set_defaults(func=cmd_archive)
+    elif name == "serve":
+        _add_serve_options(p)
+        p.set_defaults(func=cmd_serve)
+    elif name == "stop":
+        _add_run_dir(p)
+        p.add_argument("--timeout", type=float, default=30.0, metavar="S", help="seconds before the server is killed")
+        p.set_defaults(func=cmd_stop)
+    elif name == "token":
+        _add_run_dir(p)
+        p.add_argument("--management", action="store_true", help="print the management key instead")
+        p.set_defaults(func=cmd_token)
+    else:
+        raise ValueError(f"affectlens.serving has no command {name!r}")

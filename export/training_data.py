@@ -1,0 +1,93 @@
+"""What a fine-tune trains on: the dataset mix, the hash-based hold-out, and the optional extra rows.
+
+``load_training_data(cfg)`` returns (train rows, hold-out rows, validation sets). The hold-out (a hash of the text
+decides, so duplicates land on one side) is never trained on: the calibrated ensemble is fitted on it. Extra
+rows, each switched on by the training config:
+
+* ``irony``: TweetEval irony train (its own head; hold-out split like every other set);
+* ``augment``: counterfactual negation and contrast rows made from the training rows (``export/augment.py``),
+  plus identity-term swaps for fairness; the same recipe applied to the hold-out rows goes into the hold-out as
+  a domain of its own (``source="augment:..."``), so the ensemble is fitted where negation decides;
+* ``behaviour_fit``: the *fit* half of our behavioural suite (``affectlens.behaviour``), single-label cases
+  only; its *check* half is never trained on.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from typing import Any
+
+from affectlens.datasets import IRONY_DATASET, SENTIMENT_NAMES, LabeledText, load_named, split_holdout
+
+# (name, train split, validation split, max rows used for training (None = all))
+DEFAULT_MIX: tuple[tuple[str, str, str, int | None], ...] = (
+    ("tweeteval-sentiment", "train", "val", None),
+    ("goemotions", "train", "dev", None),
+    ("sst2", "train", "validation", 20000),
+    ("financial-phrasebank", "train", "validation", None),
+)
+IRONY_SPLITS = ("train", "val")
+BEHAVIOUR_SOURCE = "behaviour-fit"
+
+
+def _mix_rows(cfg: Any, name: str, split: str, rng: random.Random) -> list[LabeledText]:
+    rows = load_named(name, cfg.data_dir, split)
+    if name == "sst2":
+        rows = [r for r in rows if len(r.text.split()) >= cfg.min_words_polarity]
+        rng.shuffle(rows)
+        rows = rows[: cfg.sst2_max_rows]
+    return rows
+
+
+def behaviour_rows(seed: int) -> list[LabeledText]:
+    """Single-label cases of the behavioural suite's fit half as sentiment rows (deduplicated)."""
+    from affectlens.behaviour import generate
+
+    seen: set[str] = set()
+    out = []
+    for case in generate(half="fit", seed=seed):
+        if case.expected is None or len(case.expected) != 1 or case.text in seen:
+            continue
+        seen.add(case.text)
+        (label,) = case.expected
+        out.append(LabeledText(case.text, sentiment=SENTIMENT_NAMES[label], source=BEHAVIOUR_SOURCE))
+    return out
+
+
+def augmented_rows(rows: Sequence[LabeledText], cfg: Any, nlp: Any) -> list[LabeledText]:
+    """Negation, contrast and identity-swap rows made from ``rows`` (the originals not included)."""
+    from affectlens.export.augment import AugmentConfig, augment, identity_swaps
+
+    config = AugmentConfig(
+        negation_share=cfg.augment_negation_share, contrast_share=cfg.augment_contrast_share, seed=cfg.seed
+    )
+    return augment(rows, nlp, config) + identity_swaps(rows, config)
+
+
+def load_training_data(cfg: Any) -> tuple[list[LabeledText], list[LabeledText], dict[str, list[LabeledText]]]:
+    """Return (train rows, held-out calibration rows, validation sets by name) for a ``TrainConfig``."""
+    train: list[LabeledText] = []
+    holdout: list[LabeledText] = []
+    validation: dict[str, list[LabeledText]] = {}
+    rng = random.Random(cfg.seed)
+    sets = [m for m in DEFAULT_MIX if m[0] in cfg.datasets]
+    if getattr(cfg, "irony", False):
+        sets.append((IRONY_DATASET, *IRONY_SPLITS, None))
+    for name, train_split, val_split, _ in sets:
+        fit, held = split_holdout(_mix_rows(cfg, name, train_split, rng), cfg.holdout_percent)
+        train += fit
+        holdout += held
+        val = load_named(name, cfg.data_dir, val_split)
+        validation[name] = val[: cfg.eval_max_rows] if cfg.eval_max_rows else val
+    if getattr(cfg, "behaviour_fit", False):
+        fit, held = split_holdout(behaviour_rows(cfg.seed), cfg.holdout_percent)
+        train += fit
+        holdout += held
+    if getattr(cfg, "augment", False):
+        from affectlens.export.augment import load_parser
+
+        nlp = load_parser()
+        train += augmented_rows(train, cfg, nlp)
+        holdout += augmented_rows(holdout, cfg, nlp)
+    return train, holdout, validation

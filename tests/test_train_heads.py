@@ -1,0 +1,119 @@
+"""The issue-11 training recipe on tiny data: irony head, augmentation, behaviour fit rows, export, runtime."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from affectlens.datasets import LabeledText
+from affectlens.labels import IRONY_INDEX, NUM_OUTPUTS_WITH_IRONY, output_names
+
+
+@pytest.fixture(scope="module")
+def irony_run(tiny_data: Path, tiny_base_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from affectlens.export.train import TrainConfig, train
+
+    out = tmp_path_factory.mktemp("irony-run")
+    train(
+        TrainConfig(
+            data_dir=str(tiny_data),
+            output_dir=str(out),
+            base_model=str(tiny_base_model),
+            epochs=4,
+            batch_size=8,
+            learning_rate=3e-3,
+            eval_every=40,
+            holdout_percent=20,
+            min_words_polarity=1,
+            mlflow=False,
+            seed=1,
+            irony=True,
+            augment=True,
+            augment_negation_share=0.5,
+        )
+    )
+    return out
+
+
+@pytest.mark.slow
+def test_irony_head_is_trained_saved_and_exported(irony_run: Path, tmp_path: Path) -> None:
+    pytest.importorskip("optimum.exporters.onnx")
+    from affectlens.export.onnx_export import ExportConfig, export_model
+
+    from affectlens.engine import Engine, EngineConfig
+    from affectlens.neural import NeuralModel
+
+    config = json.loads((irony_run / "best" / "config.json").read_text())
+    assert [config["id2label"][str(i)] for i in range(NUM_OUTPUTS_WITH_IRONY)] == output_names(irony=True)
+    summary = json.loads((irony_run / "training_summary.json").read_text())
+    assert "tweeteval-irony.irony_f1" in summary["history"][-1]
+    holdout = [json.loads(line) for line in (irony_run / "holdout.jsonl").read_text().splitlines()]
+    assert any(r.get("irony") is not None for r in holdout)
+    out = tmp_path / "model"
+    export_model(ExportConfig(checkpoint=str(irony_run / "best"), output_dir=str(out), fp16=False))
+    card = json.loads((out / "affectlens_model.json").read_text())
+    assert card["irony"] is True
+    model = NeuralModel(out)
+    assert model.has_irony and model.logits(["oh great, worst movie ever made yay"]).shape == (1, IRONY_INDEX + 1)
+    prediction = Engine(EngineConfig(mode="neural", model_dir=str(out))).score("oh great, worst movie ever made yay")
+    assert prediction.irony is not None and 0.0 <= prediction.irony <= 1.0
+    assert "irony" in prediction.to_dict()
+
+
+def test_models_without_the_irony_head_have_no_irony_field() -> None:
+    from affectlens.engine import Engine, EngineConfig
+
+    prediction = Engine(EngineConfig(mode="neural")).score("what a day")
+    assert prediction.irony is None and "irony" not in prediction.to_dict()
+
+
+def test_negation_and_contrast_rows_follow_the_semantics() -> None:
+    from affectlens.export.augment import AugmentConfig, augment, load_parser
+
+    rows = [
+        LabeledText("The battery is impressive.", sentiment=2, source="tweeteval-sentiment"),
+        LabeledText("The staff were rude to us.", sentiment=0, source="tweeteval-sentiment"),
+        LabeledText("I loved the ending of this film.", sentiment=2, source="sst2", polarity_only=True),
+        LabeledText("The screen is not bright.", sentiment=0, source="tweeteval-sentiment"),
+        LabeledText("Profits rose 5 percent this year.", sentiment=2, source="financial-phrasebank"),
+    ]
+    made = augment(rows, load_parser(), AugmentConfig(negation_share=1.0, contrast_share=1.0))
+    by_text = {r.text: r for r in made if r.source.startswith("augment:negation")}
+    negated = {t.replace("n't", " not").replace("  ", " "): r.sentiment for t, r in by_text.items()}
+    assert negated.get("The battery is not impressive.", negated.get("The battery is not impressive")) == 0
+    assert any(t.startswith("The staff were") and "not" in t for t in negated) or any("weren" in t for t in by_text)
+    assert any(r.sentiment == 1 for t, r in by_text.items() if "staff" in t)  # negated negative -> neutral
+    assert by_text.get("The screen is bright.") is not None and by_text["The screen is bright."].sentiment == 2
+    assert not any("Profits" in t for t in by_text)  # financial news is not negated
+    contrasts = [r for r in made if r.source.startswith("augment:contrast")]
+    assert contrasts and all(r.sentiment in (0, 2) for r in contrasts)
+
+
+def test_identity_swaps_keep_the_label_and_skip_non_identity_uses() -> None:
+    from affectlens.export.augment import AugmentConfig, identity_swaps
+
+    rows = [
+        LabeledText("My old phone is great", sentiment=2),
+        LabeledText("Old people deserve respect", sentiment=1),
+        LabeledText("The Muslim community hosted a lovely fair", sentiment=2),
+    ]
+    swapped = identity_swaps(rows, AugmentConfig(identity_swaps_per_row=3))
+    assert not any("phone" in r.text for r in swapped)
+    assert {r.sentiment for r in swapped if "community" in r.text} == {2}
+    assert all(r.text.split()[1][0].isupper() for r in swapped if "community" in r.text)
+    assert len([r for r in swapped if "deserve" in r.text]) == 3
+
+
+def test_behaviour_fit_rows_are_single_label_and_from_the_fit_half_only() -> None:
+    from affectlens.export.training_data import behaviour_rows
+
+    from affectlens.behaviour import generate
+
+    rows = behaviour_rows(seed=3)
+    check = {c.text for c in generate(half="check", seed=3)}
+    assert rows and not check & {r.text for r in rows}
+    assert {r.sentiment for r in rows} == {0, 1, 2}
+    assert np.all([r.source == "behaviour-fit" for r in rows])
