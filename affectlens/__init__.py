@@ -24,7 +24,7 @@ from affectlens.errors import (
 )
 
 if TYPE_CHECKING:
-    from affectlens.api import Analyzer
+    from affectlens.api import Analyzer, load, score_frame
     from affectlens.schema import Prediction, ScoreError, TokenEvidence
 
 __version__ = "0.1.0"

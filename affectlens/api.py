@@ -57,7 +57,7 @@ def engine_config(mode: str = "hybrid", model: str | Path | None = None, **optio
 
 
 class Analyzer:
-    """Scores texts with one loaded model. Thread-safe to call; build once, reuse."""
+    """Scores texts with one loaded model; build once (``load``), reuse."""
 
     def __init__(self, engine: Engine, batch_size: int = DEFAULT_BATCH_SIZE) -> None:
         if batch_size < 1:
@@ -87,9 +87,11 @@ class Analyzer:
         self, texts: Iterable[object], batch_size: int | None = None, *, explain: bool = False
     ) -> Iterator[Result]:
         """Results in input order, bad items as ``ScoreError`` in place; streams (one batch in memory at a time)."""
-        size = batch_size or self.batch_size
+        size = self.batch_size if batch_size is None else batch_size
         if size < 1:
             raise ConfigError(f"batch_size must be >= 1, not {size}")
+        if isinstance(texts, str | bytes):
+            raise ConfigError("pipe() takes an iterable of texts, not one text: use analyzer(text), or pipe([text])")
         iterator = iter(texts)
         while batch := list(itertools.islice(iterator, size)):
             yield from self.engine.score_batch(batch, explain=explain)
@@ -103,24 +105,26 @@ class Analyzer:
         return write_html(list(zip(items, results, strict=True)), Path(path))
 
 
-_CACHE: dict[tuple[Any, ...], Analyzer] = {}
-_CACHE_LOCK = threading.Lock()
+_ENGINES: dict[tuple[Any, ...], Engine] = {}
+_ENGINES_LOCK = threading.Lock()
 
 
 def load(mode: str = "hybrid", model: str | Path | None = None, **options: Any) -> Analyzer:
     """An ``Analyzer`` for ``mode`` (hybrid, neural, lexicon) and a model folder (None: the shipped model).
 
     ``options``: provider ("auto", "cpu", "cuda"), threads, onnx_file, nrc, parser, emoji (bools: which lexicon
-    parts run), max_chars, explain_max_tokens, batch_size (texts per engine call in ``pipe``). The same
-    arguments give the same analyzer (built once).
+    parts run), max_chars, explain_max_tokens, batch_size (texts per engine call in ``pipe``). The engine (the
+    loaded model) is built once per set of engine options and shared by every analyzer that asks for it.
     """
     batch_size = int(options.pop("batch_size", DEFAULT_BATCH_SIZE))
+    config = engine_config(mode, model, **options)  # validates before anything is loaded
     model_key = None if model is None else str(Path(model).resolve())
-    key = (mode, model_key, batch_size, tuple(sorted(options.items())))
-    with _CACHE_LOCK:
-        if key not in _CACHE:
-            _CACHE[key] = Analyzer(Engine(engine_config(mode, model, **options)), batch_size=batch_size)
-        return _CACHE[key]
+    key = (mode, model_key, tuple(sorted(options.items())))
+    with _ENGINES_LOCK:
+        if key not in _ENGINES:
+            _ENGINES[key] = Engine(config)
+        engine = _ENGINES[key]
+    return Analyzer(engine, batch_size=batch_size)
 
 
 def score_frame(

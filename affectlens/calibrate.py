@@ -150,13 +150,24 @@ def fit_calibration(
     )
 
 
+def rebuilt_holdout(data_dir: str) -> list[LabeledText]:
+    """The hold-out rows of the default training recipe (the same hash split ``affectlens train`` writes), rebuilt
+    from the training splits, e.g. to recalibrate a shipped model whose training run is gone."""
+    from affectlens.export.train import TrainConfig
+    from affectlens.export.training_data import load_training_data
+
+    _, holdout, _ = load_training_data(TrainConfig(data_dir=data_dir, output_dir=""))
+    return holdout
+
+
 def run(args: argparse.Namespace) -> int:
     model_dir = Path(args.model)
     neural = NeuralModel(model_dir, NeuralConfig(provider="cpu"))
     lexicon = LexiconPipeline(LexiconConfig(use_nrc=not args.no_nrc))
-    calibration = fit_calibration(
-        read_holdout(args.holdout), neural, lexicon, class_weight_power=args.class_weight_power, alpha=args.alpha
-    )
+    if (args.holdout is None) == (args.data_dir is None):
+        raise DatasetError("give the hold-out rows: --holdout FILE (written by `affectlens train`) or --data-dir DIR")
+    rows = read_holdout(args.holdout) if args.holdout else rebuilt_holdout(args.data_dir)
+    calibration = fit_calibration(rows, neural, lexicon, class_weight_power=args.class_weight_power, alpha=args.alpha)
     path = calibration.save(model_dir)
     print(json.dumps({"written": str(path), **calibration.info}, indent=2))
     return 0
@@ -165,7 +176,12 @@ def run(args: argparse.Namespace) -> int:
 def register_command(sub: Any, name: str, help_text: str) -> None:
     p = sub.add_parser(name, help=help_text)
     p.add_argument("--model", required=True, help="model folder (calibration.json is written there)")
-    p.add_argument("--holdout", required=True, help="held-out rows, e.g. runs/finetune/holdout.jsonl")
+    p.add_argument("--holdout", default=None, help="held-out rows, e.g. runs/finetune/holdout.jsonl")
+    p.add_argument(
+        "--data-dir",
+        default=None,
+        help="instead of --holdout: rebuild the default recipe's hash-based hold-out from these training splits",
+    )
     p.add_argument(
         "--class-weight-power",
         type=float,

@@ -156,8 +156,9 @@ def _add_export(sub: Any) -> None:
     p.add_argument("-o", "--output-dir", required=True, help="model folder to write")
     p.add_argument("--name", default="affectlens-minilm")
     p.add_argument("--version", default=__version__)
-    p.add_argument("--no-fp16", action="store_true", help="skip the fp16 (GPU) graph")
-    p.add_argument(
+    graphs = p.add_mutually_exclusive_group()
+    graphs.add_argument("--no-fp16", action="store_true", help="skip the fp16 (GPU) graph")
+    graphs.add_argument(
         "--only", choices=["int8", "fp16"], default=None, help="build one graph only (fp16: a GPU folder, no int8)"
     )
     p.add_argument(

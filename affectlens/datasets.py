@@ -67,31 +67,28 @@ def _require(path: Path) -> Path:
     return path
 
 
-def read_tweeteval_sentiment(data_dir: Path, split: str) -> list[LabeledText]:
-    """TweetEval sentiment: ``{split}_text.txt`` + ``{split}_labels.txt`` (0 neg, 1 neu, 2 pos)."""
-    base = Path(data_dir) / "tweeteval" / "sentiment"
+def _read_tweeteval(data_dir: Path, task: str, split: str) -> list[tuple[str, int]]:
+    """(text, integer label) pairs of a TweetEval task: ``{split}_text.txt`` + ``{split}_labels.txt``."""
+    base = Path(data_dir) / "tweeteval" / task
     texts = _require(base / f"{split}_text.txt").read_text(encoding="utf-8").split("\n")
     labels = _require(base / f"{split}_labels.txt").read_text(encoding="utf-8").split()
     texts = texts[: len(labels)]
     if len(texts) != len(labels):
         raise DatasetError(f"{base}: {len(texts)} texts but {len(labels)} labels for split {split!r}")
-    return [
-        LabeledText(text.strip(), sentiment=int(label), source="tweeteval-sentiment")
-        for text, label in zip(texts, labels, strict=True)
-    ]
+    return [(text.strip(), int(label)) for text, label in zip(texts, labels, strict=True)]
+
+
+def read_tweeteval_sentiment(data_dir: Path, split: str) -> list[LabeledText]:
+    """TweetEval sentiment (0 neg, 1 neu, 2 pos)."""
+    rows = _read_tweeteval(data_dir, "sentiment", split)
+    return [LabeledText(text, sentiment=label, source="tweeteval-sentiment") for text, label in rows]
 
 
 def read_tweeteval_irony(data_dir: Path, split: str) -> list[LabeledText]:
-    """TweetEval irony: ``{split}_text.txt`` + ``{split}_labels.txt`` (0 not ironic, 1 ironic)."""
-    base = Path(data_dir) / "tweeteval" / "irony"
-    texts = _require(base / f"{split}_text.txt").read_text(encoding="utf-8").split("\n")
-    labels = _require(base / f"{split}_labels.txt").read_text(encoding="utf-8").split()
-    texts = texts[: len(labels)]
-    if len(texts) != len(labels):
-        raise DatasetError(f"{base}: {len(texts)} texts but {len(labels)} labels for split {split!r}")
+    """TweetEval irony (0 not ironic, 1 ironic)."""
     return [
-        LabeledText(text.strip(), irony=int(label), source="tweeteval-irony")
-        for text, label in zip(texts, labels, strict=True)
+        LabeledText(text, irony=label, source="tweeteval-irony")
+        for text, label in _read_tweeteval(data_dir, "irony", split)
     ]
 
 

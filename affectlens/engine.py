@@ -111,6 +111,8 @@ class Engine:
             self.calibration = Calibration.load_optional(self.model_dir)
             if self.calibration is None:
                 log.warning("no calibration.json in %s: using raw neural probabilities", self.model_dir)
+            else:
+                self.calibration.check_heads(self.neural.has_irony, self.model_dir)
 
     @cached_property
     def model_info(self) -> ModelInfo:

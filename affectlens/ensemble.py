@@ -380,6 +380,15 @@ class Calibration:
     def emotion_proba(self, emotion_logits: np.ndarray) -> np.ndarray:
         return self.emotions.predict_proba(emotion_logits)
 
+    def check_heads(self, has_irony: bool, model_dir: Path | str) -> None:
+        """Refuse a calibration fitted for other heads than the network's (e.g. copied from another model)."""
+        uses_irony = IRONY_FEATURE in self.feature_names or self.irony_temperature is not None
+        if uses_irony and not has_irony:
+            raise ConfigError(
+                f"{Path(model_dir) / CALIBRATION_FILE} was fitted for a network with the irony head, but this "
+                "model has none: run `affectlens calibrate` for this model"
+            )
+
     def irony_proba(self, irony_logits: np.ndarray) -> np.ndarray:
         """P(ironic) from the irony head's logits (temperature-scaled when fitted)."""
         return sigmoid(np.asarray(irony_logits, dtype=float) / (self.irony_temperature or 1.0))

@@ -37,8 +37,9 @@ def _emoji_name(chars: str, data: dict[str, Any]) -> str:
 def emoji_text(text: str) -> str:
     """``emoji-text-v1``: every emoji (ZWJ sequences, skin tones, variation selectors, flags) replaced by its
     English CLDR name from the ``emoji`` package, lower-case, without the skin tone ("👍🏽" -> "thumbs up",
-    "🇫🇷" -> "flag of france"), padded with spaces; runs of spaces collapsed where a name was put. A text
-    without emoji is returned as is.
+    "🇫🇷" -> "flag of france"), padded with spaces. When a name was put, runs of spaces and tabs in the text
+    become one space and the ends are stripped (the tokenizer splits on whitespace, so its ids do not change).
+    A text without emoji is returned as is (the same object).
     """
     if text.isascii():
         return text

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from affectlens.labels import EMOTION_LABELS, SENTIMENT_LABELS
+from affectlens.labels import output_names
 
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
 
@@ -142,9 +142,10 @@ def recover_state_dict(onnx_path: Path) -> dict[str, np.ndarray]:
     return sd
 
 
-def hf_config(base_config: dict[str, Any], num_layers: int) -> dict[str, Any]:
-    """The base encoder's config.json as a 31-output sequence classifier with our label names."""
-    labels = [f"sentiment:{name}" for name in SENTIMENT_LABELS] + [f"emotion:{name}" for name in EMOTION_LABELS]
+def hf_config(base_config: dict[str, Any], num_layers: int, card: dict[str, Any]) -> dict[str, Any]:
+    """The base encoder's config.json as our sequence classifier: the output rows named as the model card says
+    (31, or 32 with the irony head) and the network's input form."""
+    labels = output_names(irony=bool(card.get("irony", False)))
     config = {k: v for k, v in base_config.items() if not k.startswith("_")}
     config.update(
         architectures=["BertForSequenceClassification"],
@@ -153,6 +154,7 @@ def hf_config(base_config: dict[str, Any], num_layers: int) -> dict[str, Any]:
         label2id={name: i for i, name in enumerate(labels)},
         problem_type="multi_label_classification",
         torch_dtype="float16",
+        affectlens_input_form=card.get("input_form"),
     )
     return config
 
@@ -166,7 +168,7 @@ def recover_hf_folder(model_dir: Path, output_dir: Path, base_model: Path, dtype
     num_layers = sum(1 for k in state if k.endswith("attention.self.query.weight"))
     base_config = json.loads((base_model / "config.json").read_text(encoding="utf-8"))
     output_dir.mkdir(parents=True, exist_ok=True)
-    config = hf_config(base_config, num_layers)
+    config = hf_config(base_config, num_layers, card)
     config["torch_dtype"] = dtype
     (output_dir / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
     np_dtype = np.float16 if dtype == "float16" else np.float32

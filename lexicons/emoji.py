@@ -17,7 +17,6 @@ The network's text form of emoji (their names in words) is ``affectlens.input_fo
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
@@ -29,7 +28,6 @@ __all__ = ["EmojiAnnotator", "EmojiEvidence", "EmojiMatch", "load_emoji_valence"
 
 _STRIP = dict.fromkeys(map(ord, "\ufe0e\ufe0f\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff"))
 _ZWJ = "\u200d"
-_SKIN_TONE = re.compile(r"_(?:light|medium-light|medium|medium-dark|dark)_skin_tone")
 
 
 @dataclass(frozen=True, slots=True)

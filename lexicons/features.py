@@ -24,8 +24,8 @@ negated_polar_share         negated polar tokens / polar tokens (0 without polar
 post_contrast_valence       sum of the valences after the first contrastive "but" (0 without) (version 2)
 =========================== ===============================================================
 
-Version 2 appended three names; the first twenty keep their names and meanings, so a calibration fitted on
-version 1 still reads its columns by name (``COMPATIBLE_VERSIONS``).
+Version 2 appended three names and changed the negation rules behind the first twenty (their values move on
+negated text), so a version-1 calibration is refused; calibrations read their columns by name.
 """
 
 from __future__ import annotations
@@ -41,7 +41,10 @@ if TYPE_CHECKING:
 __all__ = ["COMPATIBLE_VERSIONS", "FEATURE_NAMES", "FEATURE_VERSION", "build_features"]
 
 FEATURE_VERSION = "2"
-COMPATIBLE_VERSIONS = ("1", "2")  # calibrations fitted on these versions read their columns by name
+# Calibrations fitted on these versions are accepted (their columns are read by name). Version 2 changed the
+# negation rules (scope across complement clauses, elliptic negation, "far from", ...), so the values of the
+# version-1 features moved too: a version-1 calibration must be refitted.
+COMPATIBLE_VERSIONS = ("2",)
 
 FEATURE_NAMES: tuple[str, ...] = (
     "vader_neg",

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -116,28 +118,38 @@ def tiny_base_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+def make_tiny_config(tiny_data: Path, tiny_base_model: Path, out: Path, **overrides: Any) -> Any:
+    """A ``TrainConfig`` for a few fast steps on the tiny data and model, no MLflow (``overrides`` win)."""
+    from affectlens.export.train import TrainConfig
+
+    options: dict[str, Any] = dict(
+        data_dir=str(tiny_data),
+        output_dir=str(out),
+        base_model=str(tiny_base_model),
+        epochs=10,
+        batch_size=8,
+        learning_rate=3e-3,
+        holdout_percent=20,
+        min_words_polarity=1,
+        mlflow=False,
+    )
+    options.update(overrides)
+    return TrainConfig(**options)
+
+
+@pytest.fixture
+def tiny_train_config(tiny_data: Path, tiny_base_model: Path) -> Callable[..., Any]:
+    """``make(out, **overrides)``: ``make_tiny_config`` bound to the tiny data and model."""
+    return lambda out, **overrides: make_tiny_config(tiny_data, tiny_base_model, out, **overrides)
+
+
 @pytest.fixture(scope="session")
 def tiny_checkpoint(tiny_data: Path, tiny_base_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A few steps of the real fine-tuning code on the tiny fixture data."""
-    from affectlens.export.train import TrainConfig, train
+    from affectlens.export.train import train
 
     out = tmp_path_factory.mktemp("run")
-    summary = train(
-        TrainConfig(
-            data_dir=str(tiny_data),
-            output_dir=str(out),
-            base_model=str(tiny_base_model),
-            epochs=10,
-            batch_size=8,
-            learning_rate=3e-3,
-            eval_every=50,
-            holdout_percent=20,
-            min_words_polarity=1,
-            mlflow=False,
-            seed=1,
-            emotion_loss_weight=0.05,
-        )
-    )
+    summary = train(make_tiny_config(tiny_data, tiny_base_model, out, eval_every=50, seed=1, emotion_loss_weight=0.05))
     assert summary["steps"] > 0 and (out / "best" / "config.json").is_file()
     return out
 

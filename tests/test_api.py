@@ -61,6 +61,13 @@ def test_pipe_keeps_order_and_puts_errors_in_place(lexicon: Analyzer) -> None:
     assert [r.to_dict() for r in results] == [r.to_dict() for r in lexicon.engine.score_batch(texts)]
 
 
+def test_pipe_refuses_a_single_string_and_a_zero_batch(lexicon: Analyzer) -> None:
+    with pytest.raises(ConfigError, match="not one text"):
+        list(lexicon.pipe("good"))
+    with pytest.raises(ConfigError, match="batch_size"):
+        list(lexicon.pipe(["good"], batch_size=0))
+
+
 def test_pipe_streams_an_endless_generator(lexicon: Analyzer) -> None:
     consumed = 0
 
@@ -76,8 +83,10 @@ def test_pipe_streams_an_endless_generator(lexicon: Analyzer) -> None:
 
 
 def test_load_builds_once_and_validates_options() -> None:
-    assert affectlens.load("lexicon") is affectlens.load("lexicon")
-    assert affectlens.load("lexicon", nrc=False) is not affectlens.load("lexicon")
+    assert affectlens.load("lexicon").engine is affectlens.load("lexicon").engine
+    assert affectlens.load("lexicon", batch_size=8).engine is affectlens.load("lexicon").engine  # no second model
+    assert affectlens.load("lexicon", batch_size=8).batch_size == 8
+    assert affectlens.load("lexicon", nrc=False).engine is not affectlens.load("lexicon").engine
     with pytest.raises(ConfigError, match="unknown option"):
         affectlens.load("lexicon", colour="red")
     with pytest.raises(ConfigError, match="mode must be"):

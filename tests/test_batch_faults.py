@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import threading
 import time
@@ -19,6 +18,7 @@ from typing import Any
 import pytest
 
 from affectlens.batch import BatchOptions, RestOptions, score_file
+from tests.serving_fixtures import lexicon_torchserve
 
 pytestmark = [pytest.mark.slow, pytest.mark.serve]
 
@@ -39,25 +39,17 @@ def worker_pids(run_dir: Path) -> list[int]:
 
 
 def test_a_worker_killed_mid_job_loses_no_row(tmp_path: Path) -> None:
-    pytest.importorskip("ts", reason="needs the serve extra (torchserve)")
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("TorchServe needs Java")
     from affectlens import serving
-    from affectlens.cli import main
 
-    run_dir, store = tmp_path / "run", tmp_path / "store"
-    inference, management, metrics = serving.free_ports(3)
-    assert main(["serve", "--run-dir", str(run_dir), "--model-store", str(store), "--inference-port", str(inference),
-                 "--management-port", str(management), "--metrics-port", str(metrics), "--lexicon-only",
-                 "--timeout", "240"]) == 0  # fmt: skip
-    try:
+    with lexicon_torchserve(tmp_path) as served:
+        run_dir = served.run_dir
         src, out = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
         n = 3000
         with open(src, "w", encoding="utf-8") as f:
             for i in range(n):
                 f.write(json.dumps({"id": f"x{i}", "text": f"review {i} was {'great' if i % 2 else 'awful'}"}) + "\n")
-        rest = RestOptions(url=f"http://127.0.0.1:{inference}", token=serving.read_token(run_dir), concurrency=4,
-                           request_batch=8, retries=12, backoff=0.5)  # fmt: skip
+        rest = RestOptions(url=served.url, token=serving.read_token(run_dir), concurrency=4, request_batch=8,
+                           retries=12, backoff=0.5)  # fmt: skip
         result: dict[str, Any] = {}
 
         def job() -> None:
@@ -85,5 +77,3 @@ def test_a_worker_killed_mid_job_loses_no_row(tmp_path: Path) -> None:
         ids = [json.loads(line)["id"] for line in out.read_text().splitlines()]
         assert ids == [f"x{i}" for i in range(n)]  # every row once, in order: none lost, none failed
         assert worker_pids(run_dir) != [pid]  # the job really outlived the worker
-    finally:
-        serving.stop_server(run_dir, timeout_s=30)

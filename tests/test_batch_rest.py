@@ -7,8 +7,6 @@ the failure handling is tested deterministically; the last test runs against a r
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import socket
 import threading
 from collections.abc import Iterator
@@ -22,6 +20,7 @@ from affectlens.batch import BatchOptions, score_file
 from affectlens.batch.rest import RestError, RestOptions, RestScorer, predictions_url, read_key_file
 from affectlens.batch.testing import FakeEngine
 from affectlens.errors import AffectlensError
+from tests.serving_fixtures import lexicon_torchserve
 
 TOKEN = "s3cret"
 
@@ -250,20 +249,11 @@ def test_cli_via(tmp_path: Path, serve: FakeServe, capsys: pytest.CaptureFixture
 @pytest.mark.slow
 @pytest.mark.serve
 def test_rest_mode_against_a_real_torchserve(tmp_path: Path) -> None:
-    pytest.importorskip("ts", reason="needs the serve extra (torchserve)")
-    if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
-        pytest.skip("TorchServe needs Java")
     from affectlens import serving
     from affectlens.cli import main
     from affectlens.engine import Engine, EngineConfig
 
-    run_dir, store = tmp_path / "run", tmp_path / "store"
-    inference, management, metrics = serving.free_ports(3)
-    args = ["--run-dir", str(run_dir), "--model-store", str(store), "--inference-port", str(inference),
-            "--management-port", str(management), "--metrics-port", str(metrics), "--lexicon-only",
-            "--timeout", "240"]  # fmt: skip
-    assert main(["serve", *args]) == 0
-    try:
+    with lexicon_torchserve(tmp_path) as served:
         src = tmp_path / "in.jsonl"
         texts = [f"this is {w} news, number {i}" for i, w in enumerate(["great", "terrible", "ordinary"] * 70)]
         texts[17] = "   "
@@ -271,8 +261,8 @@ def test_rest_mode_against_a_real_torchserve(tmp_path: Path) -> None:
             for i, t in enumerate(texts):
                 f.write(json.dumps({"id": f"x{i}", "text": t}) + "\n")
         out = tmp_path / "out.jsonl"
-        code = main(["score", str(src), "-o", str(out), "--via", f"http://127.0.0.1:{inference}",
-                     "--run-dir", str(run_dir), "--concurrency", "4", "--request-batch", "16", "--quiet"])  # fmt: skip
+        code = main(["score", str(src), "-o", str(out), "--via", served.url, "--run-dir", str(served.run_dir),
+                     "--concurrency", "4", "--request-batch", "16", "--quiet"])  # fmt: skip
         assert code == 1  # the blank text
         got = [json.loads(line) for line in out.read_text().splitlines()]
         local = Engine(EngineConfig(mode="lexicon")).score_batch([t for i, t in enumerate(texts) if i != 17])
@@ -282,8 +272,6 @@ def test_rest_mode_against_a_real_torchserve(tmp_path: Path) -> None:
             assert g["valence"] == pytest.approx(e.to_dict()["valence"], abs=1e-6)
         [err] = [json.loads(line) for line in (tmp_path / "out.jsonl.errors.jsonl").read_text().splitlines()]
         assert (err["line"], err["id"], err["error"]["code"]) == (18, "x17", "empty_text")
-        assert serving.read_token(run_dir)  # the token came from the run directory
-    finally:
-        serving.stop_server(run_dir, timeout_s=30)
-        with pytest.raises(AffectlensError):  # pragma: no branch - nothing is listening any more
-            RestScorer(RestOptions(url=f"http://127.0.0.1:{inference}", retries=0)).score_batch(["x"])
+        assert serving.read_token(served.run_dir)  # the token came from the run directory
+    with pytest.raises(AffectlensError):  # stopped: nothing is listening any more
+        RestScorer(RestOptions(url=served.url, retries=0)).score_batch(["x"])

@@ -45,3 +45,21 @@ def test_analyze_writes_the_html_view(tmp_path, monkeypatch, capsys) -> None:  #
     assert code == 0 and out_html.is_file()
     payload = json.loads(capsys.readouterr().out.splitlines()[0])
     assert "tokens" in payload  # --html implies --explain
+
+
+def test_score_stdin_to_a_file_can_run_again_after_an_interruption(tmp_path, monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "out.jsonl"
+    (tmp_path / "out.jsonl.partial").write_text("half a line")  # an interrupted earlier run left these
+    (tmp_path / "out.jsonl.checkpoint.json").write_text("{}")
+    stdin = '{"id": "a", "text": "great"}\n{"id": "b", "text": "awful"}\n'
+    code, _ = run(monkeypatch, capsys, ["score", "-", "-o", str(out), "--lexicon-only", "--quiet"], stdin)
+    assert code == 0
+    assert [json.loads(line)["id"] for line in out.read_text().splitlines()] == ["a", "b"]
+    assert not (tmp_path / "out.jsonl.partial").exists()
+
+
+def test_score_stdin_refuses_resume_and_ray(monkeypatch, capsys) -> None:  # type: ignore[no-untyped-def]
+    for extra in (["-o", "x.jsonl", "--resume"], ["-o", "x.jsonl", "--engine", "ray"]):
+        monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b""), encoding="utf-8"))
+        assert main(["score", "-", "--lexicon-only", *extra]) == 2
+        assert "stdin" in capsys.readouterr().err

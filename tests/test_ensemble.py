@@ -204,23 +204,21 @@ def test_a_calibration_fitted_on_other_lexicon_features_is_refused(tmp_path: Pat
         Calibration.load_optional(_shipped_calibration(tmp_path, **{change: value}))
 
 
-def test_a_calibration_of_an_older_feature_version_reads_its_columns_by_name(tmp_path: Path) -> None:
-    """Version 2 appended features; the shipped version-1 calibration scores exactly as on its own columns."""
+def test_stacker_features_are_read_by_name() -> None:
+    """A calibration names its columns: any subset, in any order, and the irony logit when it was fitted with it."""
     from affectlens.lexicons import LexiconPipeline
     from affectlens.lexicons.features import FEATURE_NAMES
 
-    from affectlens.engine import Engine, EngineConfig
-    from affectlens.ensemble import stacker_features
+    from affectlens.ensemble import IRONY_FEATURE, stacker_features
+    from affectlens.labels import IRONY_INDEX
 
-    engine = Engine(EngineConfig())
-    assert engine.calibration is not None
-    old_names = tuple(engine.calibration.feature_names)
-    assert len(old_names) < len(FEATURE_NAMES) and set(old_names) <= set(FEATURE_NAMES)
-    texts = ["not bad at all", "I expected it to be awful, but it wasn't"]
-    analyses = LexiconPipeline().analyze_batch(texts)
+    analyses = LexiconPipeline().analyze_batch(["not bad at all", "I expected it to be awful, but it wasn't"])
     full = np.stack([a.features for a in analyses])
-    chosen = stacker_features(np.zeros((2, 31)), analyses, old_names)
-    assert np.array_equal(chosen, full[:, : len(old_names)])  # version 1 names are the first columns
+    names = (FEATURE_NAMES[5], FEATURE_NAMES[0], FEATURE_NAMES[-1])
+    assert np.array_equal(stacker_features(np.zeros((2, 31)), analyses, names), full[:, [5, 0, -1]])
+    logits = np.arange(64, dtype=float).reshape(2, 32)
+    with_irony = stacker_features(logits, analyses, (*FEATURE_NAMES, IRONY_FEATURE))
+    assert np.array_equal(with_irony[:, -1], logits[:, IRONY_INDEX]) and with_irony.shape == (2, len(FEATURE_NAMES) + 1)
 
 
 def test_the_stacker_refuses_a_feature_vector_of_the_wrong_width(tmp_path: Path) -> None:

@@ -6,20 +6,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from affectlens.export.onnx_export import PROBE_TEXTS
 
 from affectlens.engine import default_model_dir
 from affectlens.labels import EMOTION_LABELS, NUM_OUTPUTS, SENTIMENT_LABELS
 
 HF_DIR = default_model_dir() / "hf"
 SENTENCES = [
-    "I love this phone, the battery lasts forever!",
-    "This is the worst service I have ever had.",
-    "The meeting is at 3pm on Tuesday.",
-    "not bad at all, honestly better than I expected",
-    "I don't think this movie is good.",
-    "Shares of the company fell 5% after the earnings report.",
-    "Thank you so much for your help!!",
-    "I'm so scared about tomorrow's surgery",
+    *PROBE_TEXTS,
     "The hotel was clean but the staff were rude.",
     "What a waste of money.",
     "The package arrived on Monday.",
@@ -29,9 +23,7 @@ SENTENCES = [
     "The new update fixed every bug I had.",
     "Profits rose 12 percent in the third quarter.",
     "He said the movie starts at eight.",
-    "This made my day, thank you!",
     "I am so disappointed in this team.",
-    "The food was cold and the waiter ignored us.",
 ]
 
 

@@ -140,23 +140,10 @@ def test_archive_step_for_gpu_needs_an_fp16_graph(tmp_path: Path) -> None:
 SHIPPED_HF = REPO / "affectlens" / "default_model" / "hf"
 
 
-def _export_supports_only_fp16() -> bool:
-    from affectlens.cli import build_parser
-
-    parser = build_parser()
-    try:
-        args = parser.parse_args(["export", "x", "-o", "y", "--only", "fp16", "--calibration-from", "z"])
-    except SystemExit:
-        return False
-    return getattr(args, "only", None) == "fp16"
-
-
 @pytest.fixture(scope="module", params=["tiny", "shipped"])
 def fp16_folder(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """docker/model.sh gpu on CPU: from tiny fp16 weights built here, and from the shipped weights."""
     pytest.importorskip("optimum.exporters.onnx")
-    if not _export_supports_only_fp16():
-        pytest.skip("`affectlens export` has no --only fp16 / --calibration-from yet")
     root = tmp_path_factory.mktemp(f"gpu-{request.param}")
     if request.param == "shipped":
         if not (SHIPPED_HF / "config.json").is_file():

@@ -12,7 +12,7 @@ import sys
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,27 +23,6 @@ from affectlens.errors import MissingDependencyError
 pytest.importorskip("mlflow")
 
 from affectlens import tracking
-
-
-def _train_config(data: Path, base: Path, out: Path, **overrides: Any) -> Any:
-    from affectlens.export.train import TrainConfig
-
-    options: dict[str, Any] = dict(
-        data_dir=str(data),
-        output_dir=str(out),
-        base_model=str(base),
-        epochs=10,
-        batch_size=8,
-        learning_rate=3e-3,
-        eval_every=5,
-        max_steps=10,
-        holdout_percent=20,
-        min_words_polarity=1,
-        seed=5,
-    )
-    options.update(overrides)
-    return TrainConfig(**options)
-
 
 # --- without a server -------------------------------------------------------------------------------------
 
@@ -204,8 +183,8 @@ def _artifact_files(client: Any, run_id: str, path: str | None = None) -> set[st
 @pytest.mark.slow
 def test_training_export_and_report_are_logged_to_the_server(
     mlflow_server: str,
-    tiny_data: Path,
     tiny_base_model: Path,
+    tiny_train_config: Callable[..., Any],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -218,6 +197,7 @@ def test_training_export_and_report_are_logged_to_the_server(
     monkeypatch.setenv("MLFLOW_EXPERIMENT_NAME", experiment)
     monkeypatch.delenv("MLFLOW_RUN_ID", raising=False)
     out = tmp_path / "run"
+    run_options = {"eval_every": 5, "max_steps": 10, "seed": 5, "mlflow": True}
 
     # Interrupted after the checkpoint at step 5, then resumed: one run on the server, not two.
     real, calls = train_module.label_tensors, []
@@ -230,12 +210,12 @@ def test_training_export_and_report_are_logged_to_the_server(
 
     monkeypatch.setattr(train_module, "label_tensors", crash_on_step_7)
     with pytest.raises(KeyboardInterrupt):
-        train_module.train(_train_config(tiny_data, tiny_base_model, out))
+        train_module.train(tiny_train_config(out, **run_options))
     monkeypatch.setattr(train_module, "label_tensors", real)
     client = MlflowClient(tracking_uri=mlflow_server)
     first_id = json.loads((out / "resume" / "progress.json").read_text())["state"]["mlflow_run_id"]
     assert client.get_run(first_id).info.status == "KILLED"
-    summary = train_module.train(_train_config(tiny_data, tiny_base_model, out, resume=True))
+    summary = train_module.train(tiny_train_config(out, **run_options, resume=True))
     assert not (out / "mlruns").exists()  # the environment's server, not a local store
 
     found = client.get_experiment_by_name(experiment)

@@ -14,27 +14,13 @@ from affectlens.labels import IRONY_INDEX, NUM_OUTPUTS_WITH_IRONY, output_names
 
 @pytest.fixture(scope="module")
 def irony_run(tiny_data: Path, tiny_base_model: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from affectlens.export.train import TrainConfig, train
+    from affectlens.export.train import train
+
+    from tests.conftest import make_tiny_config
 
     out = tmp_path_factory.mktemp("irony-run")
-    train(
-        TrainConfig(
-            data_dir=str(tiny_data),
-            output_dir=str(out),
-            base_model=str(tiny_base_model),
-            epochs=4,
-            batch_size=8,
-            learning_rate=3e-3,
-            eval_every=40,
-            holdout_percent=20,
-            min_words_polarity=1,
-            mlflow=False,
-            seed=1,
-            irony=True,
-            augment=True,
-            augment_negation_share=0.5,
-        )
-    )
+    config = dict(epochs=4, eval_every=40, seed=1, irony=True, augment=True, augment_negation_share=0.5)
+    train(make_tiny_config(tiny_data, tiny_base_model, out, **config))
     return out
 
 
@@ -117,3 +103,26 @@ def test_behaviour_fit_rows_are_single_label_and_from_the_fit_half_only() -> Non
     assert rows and not check & {r.text for r in rows}
     assert {r.sentiment for r in rows} == {0, 1, 2}
     assert np.all([r.source == "behaviour-fit" for r in rows])
+
+
+def test_a_calibration_for_the_irony_head_is_refused_on_a_model_without_it(tmp_path: Path) -> None:
+    import shutil
+
+    from affectlens.engine import Engine, EngineConfig, default_model_dir
+    from affectlens.errors import ConfigError
+
+    folder = tmp_path / "model"
+    shutil.copytree(default_model_dir(), folder, ignore=shutil.ignore_patterns("hf"))
+    data = json.loads((folder / "calibration.json").read_text())
+    (folder / "calibration.json").write_text(json.dumps({**data, "irony_temperature": 1.3}))
+    with pytest.raises(ConfigError, match="irony head"):
+        Engine(EngineConfig(model_dir=str(folder)))
+
+
+def test_recovered_config_names_the_heads_and_input_form_of_the_card() -> None:
+    from affectlens.export.dequantize import hf_config
+
+    config = hf_config({"hidden_size": 8}, 2, {"irony": True, "input_form": "emoji-text-v1"})
+    assert [config["id2label"][str(i)] for i in range(NUM_OUTPUTS_WITH_IRONY)] == output_names(irony=True)
+    assert config["affectlens_input_form"] == "emoji-text-v1"
+    assert len(hf_config({}, 2, {})["id2label"]) == NUM_OUTPUTS_WITH_IRONY - 1

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,25 +22,7 @@ STEPS = 40  # ~3 passes over the tiny data: the interruption falls mid-pass, the
 EVERY = 20
 
 
-def _config(data: Path, base: Path, out: Path, **overrides: Any) -> Any:
-    from affectlens.export.train import TrainConfig
-
-    options: dict[str, Any] = dict(
-        data_dir=str(data),
-        output_dir=str(out),
-        base_model=str(base),
-        epochs=10,
-        batch_size=8,
-        learning_rate=3e-3,
-        eval_every=EVERY,
-        max_steps=STEPS,
-        holdout_percent=20,
-        min_words_polarity=1,
-        mlflow=False,
-        seed=3,
-    )
-    options.update(overrides)
-    return TrainConfig(**options)
+RUN = {"eval_every": EVERY, "max_steps": STEPS, "seed": 3}  # on top of conftest's tiny_train_config
 
 
 def _weights(folder: Path) -> dict[str, Any]:
@@ -67,26 +50,26 @@ class _Recorder:
 
 @pytest.mark.slow
 def test_resume_matches_uninterrupted_run(
-    tiny_data: Path, tiny_base_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_base_model: Path, tiny_train_config: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import torch
     from affectlens.export.train import train
 
     whole = _Recorder()
     whole.install(monkeypatch)
-    reference = train(_config(tiny_data, tiny_base_model, tmp_path / "whole"))
+    reference = train(tiny_train_config(tmp_path / "whole", **RUN))
     assert reference["steps"] == STEPS
 
     interrupted = _Recorder(crash_at=EVERY + 3)  # dies 3 steps after the checkpoint at step EVERY
     interrupted.install(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
-        train(_config(tiny_data, tiny_base_model, tmp_path / "split"))
+        train(tiny_train_config(tmp_path / "split", **RUN))
     progress = json.loads((tmp_path / "split" / "resume" / "progress.json").read_text())
     assert progress["state"]["step"] == EVERY
 
     resumed = _Recorder()
     resumed.install(monkeypatch)
-    summary = train(_config(tiny_data, tiny_base_model, tmp_path / "split", resume=True))
+    summary = train(tiny_train_config(tmp_path / "split", **RUN, resume=True))
 
     assert summary["steps"] == STEPS and summary["resumed_from_step"] == EVERY
     assert interrupted.batches[:EVERY] + resumed.batches == whole.batches  # the same batches, in the same order
@@ -105,28 +88,30 @@ def test_resume_matches_uninterrupted_run(
     assert summary["best"]["selection"] == pytest.approx(reference["best"]["selection"], abs=1e-6)
 
 
-def test_resume_without_checkpoint_is_a_clear_error(tiny_data: Path, tiny_base_model: Path, tmp_path: Path) -> None:
+def test_resume_without_checkpoint_is_a_clear_error(tiny_train_config: Callable[..., Any], tmp_path: Path) -> None:
     from affectlens.export.train import train
 
     with pytest.raises(ConfigError, match=r"nothing to resume.*without --resume"):
-        train(_config(tiny_data, tiny_base_model, tmp_path / "fresh", resume=True))
+        train(tiny_train_config(tmp_path / "fresh", **RUN, resume=True))
 
 
 def test_resume_with_other_options_is_refused(
-    tiny_data: Path, tiny_base_model: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tiny_train_config: Callable[..., Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from affectlens.export.train import train
 
     short = {"eval_every": 2, "max_steps": 4}
     _Recorder(crash_at=3).install(monkeypatch)
     with pytest.raises(KeyboardInterrupt):
-        train(_config(tiny_data, tiny_base_model, tmp_path / "run", **short))
+        train(tiny_train_config(tmp_path / "run", **{**RUN, **short}))
     monkeypatch.undo()
     with pytest.raises(ConfigError, match=r"learning_rate=0.003 \(now 0.001\)"):
-        train(_config(tiny_data, tiny_base_model, tmp_path / "run", resume=True, learning_rate=1e-3, **short))
+        train(tiny_train_config(tmp_path / "run", **{**RUN, **short}, resume=True, learning_rate=1e-3))
 
 
-def test_fp16_base_model_trains_in_float32(tiny_base_model: Path, tiny_data: Path, tmp_path: Path) -> None:
+def test_fp16_base_model_trains_in_float32(
+    tiny_base_model: Path, tiny_train_config: Callable[..., Any], tmp_path: Path
+) -> None:
     """An HF folder with 31 labels stored in fp16 (like default_model/hf) is fine-tuned in float32."""
     import torch
     import transformers
@@ -147,7 +132,9 @@ def test_fp16_base_model_trains_in_float32(tiny_base_model: Path, tiny_data: Pat
         loaded.classifier.weight, stored["classifier.weight"].float(), rtol=0, atol=0
     )  # the fp16 head is kept (31 labels), not re-initialised
 
-    summary = train(_config(tiny_data, fp16, tmp_path / "run", max_steps=6, eval_every=3))
+    summary = train(
+        tiny_train_config(tmp_path / "run", **{**RUN, "max_steps": 6, "eval_every": 3}, base_model=str(fp16))
+    )
     assert summary["steps"] == 6
     trained = _weights(tmp_path / "run" / "last")
     assert {t.dtype for t in trained.values()} == {torch.float32}

@@ -7,6 +7,7 @@ lost: ``--resume`` continues).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shutil
 import sys
@@ -129,6 +130,8 @@ def _keep(args: argparse.Namespace) -> tuple[str, ...]:
 def _run_ray(args: argparse.Namespace) -> BatchSummary:
     if args.via:
         raise ConfigError("--via (REST) and --engine ray exclude each other")
+    if args.input == "-":
+        raise ConfigError("--engine ray reads files (Ray's readers), not stdin: save the input to a file first")
     if args.output is None:
         raise ConfigError("--engine ray needs -o OUTPUT (a .parquet/.jsonl file or a folder)")
     if args.resume or args.restart:
@@ -163,8 +166,10 @@ def _run_local(args: argparse.Namespace) -> BatchSummary:
 
 def _score_stdin(output: str | None, options: BatchOptions, spec: ScorerSpec) -> BatchSummary:
     """``score -``: JSONL on stdin, spooled to a temporary file (the reader needs a file to count and resume)."""
-    if options.resume or options.restart:
-        raise ConfigError("--resume/--restart need an input file; stdin cannot be resumed")
+    if options.resume:
+        raise ConfigError("--resume needs an input file: stdin cannot be read again")
+    # An earlier interrupted stdin job cannot be resumed either: its leftovers are discarded (as with --restart).
+    options = dataclasses.replace(options, restart=output is not None)
     with tempfile.TemporaryDirectory(prefix="affectlens-stdin-") as tmp:
         spooled = Path(tmp) / "stdin.jsonl"
         with spooled.open("wb") as sink:

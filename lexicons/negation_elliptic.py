@@ -1,0 +1,91 @@
+"""Elliptic negation (``..., but it wasn't``): the scope is a polar phrase before the cue's clause.
+
+An auxiliary's negation (``wasn't``, ``is not``, ``didn't``, ``can't``) with only
+fillers ("at all", "really", "anymore", "now" ...) after it in its clause, at most 4 words before
+it in its clause, none a relative pronoun nor after "that" (``but it wasn't``, ``, this one is
+not``, ``; these aren't``), and a sentiment word before that clause in the same sentence: the scope
+is that last sentiment word and sentiment words coordinated with it (``I expected the update to be
+awful, but it wasn't``: "awful"; ``The old model was reliable and nice, this one is not``: "nice"),
+unless already negated (``She didn't like it and I didn't either``: "like" stays negated once).
+VADER weights that phrase where the cue stands, so after "but" the elliptic clause decides
+(``feared ... painful, but it was not`` is positive).
+
+Known limit: with another subject (``The food was good, but the service wasn't``) the polar word is
+negated in place, so the first clause's own polarity is lost (the "but" weighting already favours
+the second clause).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Container
+
+from vaderSentiment.vaderSentiment import BOOSTER_DICT
+
+from .base import WORD, Token
+from .negation_cues import CUES, clause_start
+
+__all__ = ["elliptic_antecedent"]
+
+# Elliptic negation ("..., but it wasn't"): an auxiliary's negation with at most these words after it in its clause.
+_AUX = frozenset(
+    (
+        "is", "are", "was", "were", "be", "am", "do", "does", "did", "have", "has", "had", "will", "would",
+        "can", "could", "shall", "should", "may", "might", "must", "'s", "'re", "'m",
+    )
+)  # fmt: skip
+_ELLIPSIS_TAIL = frozenset(
+    {"at", "all", "really", "anymore", "either", "now", "though", "so", "much", "quite", "even", "yet", "any",
+     "longer", "again", "sadly", "unfortunately", "actually", "honestly", "remotely", "exactly", "then"}
+)  # fmt: skip
+_RELATIVE = frozenset({"which", "who", "whom", "whose", "what"})
+_ELLIPSIS_SUBJECT_WORDS = 4  # at most this many words between the clause start and the elliptic cue
+
+
+def elliptic_antecedent(
+    tokens: list[Token], words: list[str], k: int, senti: Container[str], cue_set: set[int]
+) -> list[int]:
+    """For an elliptic negation (``..., but it wasn't``), the polar phrase it refers back to; else [].
+
+    The cue is an auxiliary's negation (``wasn't``, ``is not``, ``didn't``) with only fillers such as "at all",
+    "really", "anymore" after it in its clause and at most 4 words before it in its clause; the polar phrase is
+    the last sentiment word before that clause in the same sentence, with sentiment words coordinated with it
+    (``clean and quiet``).
+    """
+    w = words[k]
+    if not (
+        "n't" in w or (w in CUES and w.endswith("nt")) or w == "cannot" or (w == "not" and k and words[k - 1] in _AUX)
+    ):
+        return []
+    n = len(tokens)
+    j = k
+    while not tokens[j].clause_end and j + 1 < n:
+        j += 1
+        if tokens[j].kind == WORD and words[j] not in _ELLIPSIS_TAIL:
+            return []
+    start = clause_start(tokens, words, k)
+    if start == 0 or tokens[start - 1].sent_end:
+        return []  # the elliptic clause opens its sentence: nothing to refer back to
+    subject = [words[i] for i in range(start, k) if tokens[i].kind == WORD]
+    if len(subject) > _ELLIPSIS_SUBJECT_WORDS or not _RELATIVE.isdisjoint(subject) or words[start - 1] == "that":
+        return []  # "..., which it isn't", "privileges that you don't": a noun phrase, not a polar predicate
+    first = start
+    while first > 0 and not tokens[first - 1].sent_end:
+        first -= 1
+
+    def polar(i: int) -> bool:
+        return tokens[i].kind == WORD and words[i] in senti and i not in cue_set and words[i] not in BOOSTER_DICT
+
+    last = start - 1
+    while last >= first and not polar(last):
+        last -= 1
+    if last < first:
+        return []
+    phrase = [last]
+    for i in range(last - 1, first - 1, -1):
+        if len(phrase) == 4:
+            break
+        if polar(i):
+            phrase.append(i)
+        elif words[i] not in ("and", "or") and words[i] not in BOOSTER_DICT:
+            break
+    return sorted(phrase)

@@ -1,0 +1,64 @@
+"""Negation scope by the window rule (``use_parser=False``, no model, or no parse needed).
+
+Up to 3 word tokens after the cue, stopping
+before punctuation, emoji and contrast words and after a token followed by ``, ; : . ! ?``; other
+cues inside the window are passed over without being counted. Up to 10 words (same stops) after a
+cue followed by a cognition verb (``I don't think the new menu is good``; ``think, ..., that ...``
+jumps to the that-clause) and after a negative quantifier opening its clause (``nobody``,
+``nothing``, ``none``, ``neither``, ``no``, ``not a/every/one ...``: ``No one at the desk was
+friendly``).
+"""
+
+from __future__ import annotations
+
+from .base import WORD, Token
+from .negation_cues import COGNITION, CONTRAST, clause_start
+
+__all__ = ["window", "window_scope"]
+
+_VERB_ADVERBS = frozenset({"really", "even", "actually", "honestly", "exactly", "necessarily", "personally"})
+# Window rule: a cue that opens its clause as a negative quantifier subject scopes the whole clause.
+_QUANTIFIER_CUES = frozenset({"nobody", "nothing", "none", "neither", "no"})
+_NOT_QUANTIFIED = frozenset({"a", "every", "everyone", "everybody", "all", "many", "one", "much", "anyone", "anybody"})
+_LONG_WINDOW = 10
+
+
+def window(tokens: list[Token], words: list[str], k: int, cue_set: set[int], limit: int = 3) -> list[int]:
+    out: list[int] = []
+    if tokens[k].clause_end:
+        return out
+    counted = 0
+    j = k + 1
+    while j < len(tokens) and counted < limit:
+        t = tokens[j]
+        if t.kind != WORD or words[j] in CONTRAST:
+            break
+        out.append(j)
+        if j not in cue_set:
+            counted += 1
+        if t.clause_end:
+            break
+        j += 1
+    return out
+
+
+def window_scope(tokens: list[Token], words: list[str], k: int, cue_set: set[int], phrasal: set[int]) -> list[int]:
+    """The window rule: 3 words after the cue; the rest of the clause after a negated cognition verb or a negative
+    quantifier opening its clause; for ``far from``/``anything but`` the 3 words after the second word."""
+    if k in phrasal:
+        return window(tokens, words, k + 1, cue_set)
+    n = len(words)
+    w = words[k]
+    nxt = words[k + 1] if k + 1 < n else ""
+    v = k + 2 if nxt in _VERB_ADVERBS and k + 2 < n else k + 1
+    if v < n and words[v] in COGNITION:
+        if tokens[v].clause_end and not tokens[v].sent_end:  # "I don't think, given the price, that it is good"
+            for j in range(v + 1, n):
+                if words[j] in CONTRAST or tokens[j - 1].sent_end:
+                    break
+                if words[j] == "that" and tokens[j - 1].clause_end:
+                    return [*range(k + 1, v + 1), j, *window(tokens, words, j, cue_set, _LONG_WINDOW)]
+        return window(tokens, words, k, cue_set, _LONG_WINDOW)
+    if (w in _QUANTIFIER_CUES or (w == "not" and nxt in _NOT_QUANTIFIED)) and clause_start(tokens, words, k) == k:
+        return window(tokens, words, k, cue_set, _LONG_WINDOW)
+    return window(tokens, words, k, cue_set)
