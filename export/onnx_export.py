@@ -109,6 +109,8 @@ def _onnx_logits(model_dir: Path, onnx_file: str, texts: Sequence[str]) -> np.nd
 
 def agreement(reference: np.ndarray, other: np.ndarray) -> dict[str, float]:
     """Sentiment argmax agreement, emotion decision agreement (p >= 0.5) and max |logit diff|."""
+    width = min(reference.shape[1], other.shape[1])  # a reference without the irony head: the common rows
+    reference, other = reference[:, :width], other[:, :width]
     sent = float((reference[:, :NUM_SENTIMENT].argmax(1) == other[:, :NUM_SENTIMENT].argmax(1)).mean())
     emo = float(((reference[:, NUM_SENTIMENT:] > 0) == (other[:, NUM_SENTIMENT:] > 0)).mean())
     return {

@@ -68,6 +68,7 @@ def test_neural_model_reads_the_form_its_card_names(tmp_path) -> None:  # type: 
     folder = tmp_path / "model"
     shutil.copytree(default_model_dir(), folder, ignore=shutil.ignore_patterns("hf"))
     card = json.loads((folder / "affectlens_model.json").read_text())
+    (folder / "affectlens_model.json").write_text(json.dumps({k: v for k, v in card.items() if k != "input_form"}))
     plain = NeuralModel(folder)
     (folder / "affectlens_model.json").write_text(json.dumps({**card, "input_form": EMOJI_TEXT}))
     worded = NeuralModel(folder)

@@ -187,7 +187,8 @@ def test_gpu_model_step_writes_an_fp16_folder_that_runs_on_cpu(fp16_folder: Path
     model = NeuralModel(fp16_folder, NeuralConfig(provider="cpu"))
     assert (model.variant, model.active_provider) == ("fp16", "CPUExecutionProvider")
     logits = model.logits(["I love it", "this is awful", "ok"])
-    assert logits.shape == (3, NUM_OUTPUTS) and np.isfinite(logits).all()
+    assert logits.shape == (3, model.num_outputs) and np.isfinite(logits).all()
+    assert model.num_outputs == NUM_OUTPUTS + int(card.get("irony", False))
 
 
 @pytest.mark.slow

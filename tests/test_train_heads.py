@@ -49,11 +49,19 @@ def test_irony_head_is_trained_saved_and_exported(irony_run: Path, tmp_path: Pat
     assert "irony" in prediction.to_dict()
 
 
-def test_models_without_the_irony_head_have_no_irony_field() -> None:
+@pytest.mark.slow
+def test_models_without_the_irony_head_have_no_irony_field(tiny_model_dir: Path) -> None:
     from affectlens.engine import Engine, EngineConfig
 
-    prediction = Engine(EngineConfig(mode="neural")).score("what a day")
+    prediction = Engine(EngineConfig(mode="neural", model_dir=str(tiny_model_dir))).score("what a day")
     assert prediction.irony is None and "irony" not in prediction.to_dict()
+
+
+def test_the_shipped_model_gives_irony() -> None:
+    from affectlens.engine import Engine, EngineConfig
+
+    prediction = Engine(EngineConfig()).score("oh great, another Monday")
+    assert prediction.irony is not None and 0.0 <= prediction.to_dict()["irony"] <= 1.0
 
 
 def test_negation_and_contrast_rows_follow_the_semantics() -> None:
@@ -105,16 +113,18 @@ def test_behaviour_fit_rows_are_single_label_and_from_the_fit_half_only() -> Non
     assert np.all([r.source == "behaviour-fit" for r in rows])
 
 
-def test_a_calibration_for_the_irony_head_is_refused_on_a_model_without_it(tmp_path: Path) -> None:
+@pytest.mark.slow
+def test_a_calibration_for_the_irony_head_is_refused_on_a_model_without_it(
+    tiny_model_dir: Path, tmp_path: Path
+) -> None:
     import shutil
 
     from affectlens.engine import Engine, EngineConfig, default_model_dir
     from affectlens.errors import ConfigError
 
     folder = tmp_path / "model"
-    shutil.copytree(default_model_dir(), folder, ignore=shutil.ignore_patterns("hf"))
-    data = json.loads((folder / "calibration.json").read_text())
-    (folder / "calibration.json").write_text(json.dumps({**data, "irony_temperature": 1.3}))
+    shutil.copytree(tiny_model_dir, folder)
+    shutil.copy2(default_model_dir() / "calibration.json", folder / "calibration.json")  # fitted with irony
     with pytest.raises(ConfigError, match="irony head"):
         Engine(EngineConfig(model_dir=str(folder)))
 

@@ -22,7 +22,7 @@ import numpy as np
 from affectlens.datasets import NAMED_DATASETS, LabeledText, load_named, read_table
 from affectlens.evaluation import metrics as M
 from affectlens.evaluation.baselines import stock_vader, tfidf_baseline
-from affectlens.labels import EMOTION_LABELS, SENTIMENT_LABELS
+from affectlens.labels import EMOTION_LABELS, EMOTION_SLICE, SENTIMENT_LABELS
 from affectlens.schema import Prediction
 
 log = logging.getLogger("affectlens.evaluate")
@@ -237,7 +237,7 @@ def evaluate_emotions(rows: list[LabeledText], engines: dict[str, Any]) -> dict[
         predicted = np.array([[e in r.emotions_predicted for e in EMOTION_LABELS] for r in results])
         out["systems"][mode] = emotion_metrics(probs, predicted, y)
         if mode == "neural":  # reference: raw sigmoid outputs at the usual 0.5 threshold, no calibration
-            raw = 1.0 / (1.0 + np.exp(-engine.neural.logits(texts)[:, len(SENTIMENT_LABELS) :]))
+            raw = 1.0 / (1.0 + np.exp(-engine.neural.logits(texts)[:, EMOTION_SLICE]))
             out["systems"]["neural-uncalibrated@0.5"] = emotion_metrics(raw, raw >= 0.5, y)
     return out
 
