@@ -136,6 +136,7 @@ def main() -> None:
                         help="ONNX Runtime threads on both sides (default 0: each side's own choice: all cores "
                              "in-process, `affectlens serve`'s automatic choice in the worker)")  # fmt: skip
     parser.add_argument("--max-batch-delay", type=int, default=None, help="server batch delay in ms (default: serve's)")
+    parser.add_argument("--workers", type=int, default=None, help="TorchServe workers (default: serve's)")
     args = parser.parse_args()
 
     from affectlens import serving
@@ -160,6 +161,8 @@ def main() -> None:
         cmd += ["--threads", str(args.threads)]
     if args.max_batch_delay is not None:
         cmd += ["--max-batch-delay", str(args.max_batch_delay)]
+    if args.workers is not None:
+        cmd += ["--workers", str(args.workers)]
     try:
         start = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
