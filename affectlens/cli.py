@@ -196,6 +196,7 @@ def _optional_commands() -> list[tuple[str, str, str]]:
         ("affectlens.evaluation.report", "evaluate", "evaluate on labelled data and write a report folder"),
         ("affectlens.calibrate", "calibrate", "fit the calibrated ensemble on held-out data"),
         ("affectlens.behaviour.cli", "behaviour", "run the behavioural test suite (MFT/INV/DIR) on a model"),
+        ("affectlens.monitoring.cli", "monitor", "drift of current traffic against a reference window (Evidently)"),
         ("affectlens.serving", "serve", "start TorchServe with the model and wait until it is READY"),
         ("affectlens.serving", "stop", "stop the TorchServe started by `affectlens serve`"),
         ("affectlens.serving", "token", "print the current inference token"),

@@ -94,6 +94,7 @@ class _Scored:
     lexicon: list[LexiconAnalysis] | None
     neural_logits: np.ndarray | None
     irony: np.ndarray | None = None  # (n,) P(ironic), with the irony head only
+    embeddings: np.ndarray | None = None  # (n, hidden) sentence embeddings, when asked for
 
 
 class Engine:
@@ -132,6 +133,7 @@ class Engine:
         explain: bool = False,
         timings: dict[str, float] | None = None,
         parsed_docs: Sequence[Any | None] | None = None,
+        embeddings: list[np.ndarray | None] | None = None,
     ) -> list[Result]:
         """Score every item; bad items become ``ScoreError`` at their position.
 
@@ -143,7 +145,13 @@ class Engine:
         (ONNX Runtime; with a model only), ``lexicon``, and ``ensemble`` = the rest (normalization, calibration,
         predictions), so they sum to the call's wall time. With ``explain`` the occlusion passes are included
         (their tokenizer, lexicon and ONNX time in those stages). A call that raises adds nothing.
+
+        ``embeddings``: if given (a list), one entry per item is appended: the text's sentence embedding from the
+        same network pass (``NeuralModel.forward``), or None for an item that failed; needs a model (not
+        ``lexicon-only``) whose graph has the embedding output.
         """
+        if embeddings is not None and self.neural is None:
+            raise ConfigError("embeddings need the network: the lexicon-only mode has none")
         if ids is not None and len(ids) != len(texts):
             raise ConfigError(f"got {len(texts)} texts but {len(ids)} ids")
         if parsed_docs is not None and len(parsed_docs) != len(texts):
@@ -161,7 +169,9 @@ class Engine:
             clean = [normalized[i] for i in valid]
             texts_ok = [n.text for n in clean if isinstance(n, NormalizedText)]
             parsed = None if parsed_docs is None else [parsed_docs[i] for i in valid]
-            scored = self._score_texts(texts_ok, with_lexicon=explain, timings=spent, parsed=parsed)
+            scored = self._score_texts(
+                texts_ok, with_lexicon=explain, timings=spent, parsed=parsed, embeddings=embeddings is not None
+            )
             attributions = self._attributions(texts_ok, scored, spent) if explain else None
             thresholds = self._emotion_thresholds()
             for k, i in enumerate(valid):
@@ -169,6 +179,12 @@ class Engine:
                 assert isinstance(norm, NormalizedText)
                 results[i] = self._prediction(k, scored, thresholds, ids[i], norm.warnings, attributions)
         out = [r for r in results if r is not None]
+        if embeddings is not None:
+            rows: list[np.ndarray | None] = [None] * len(texts)
+            if valid and scored.embeddings is not None:
+                for k, i in enumerate(valid):
+                    rows[i] = scored.embeddings[k]
+            embeddings.extend(rows)
         if timings is not None and spent is not None:
             spent["ensemble"] = max(0.0, (time.perf_counter() - start) * 1000.0 - sum(spent.values()))
             for stage, ms in spent.items():
@@ -185,6 +201,7 @@ class Engine:
         with_lexicon: bool = False,
         timings: dict[str, float] | None = None,
         parsed: Sequence[Any | None] | None = None,
+        embeddings: bool = False,
     ) -> _Scored:
         need_lexicon = self.mode != "neural" or with_lexicon
         lexicon = None
@@ -197,12 +214,12 @@ class Engine:
             assert lexicon is not None
             compound = np.array([a.vader["compound"] for a in lexicon])
             return _Scored(lexicon_sentiment_scores(compound), self._lexicon_emotions(lexicon), lexicon, None)
-        logits = self.neural.logits(texts, timings=timings)
+        logits, vectors = self.neural.forward(texts, timings=timings, with_embeddings=embeddings)
         sent_logits, emo_logits = logits[:, SENTIMENT_SLICE], logits[:, EMOTION_SLICE]
         irony_logits = logits[:, IRONY_INDEX] if self.neural.has_irony else None
         if self.calibration is None:
             irony = None if irony_logits is None else sigmoid(irony_logits)
-            return _Scored(softmax(sent_logits), sigmoid(emo_logits), lexicon, logits, irony)
+            return _Scored(softmax(sent_logits), sigmoid(emo_logits), lexicon, logits, irony, vectors)
         if self.mode == "hybrid":
             assert lexicon is not None
             features = stacker_features(logits, lexicon, self.calibration.feature_names)
@@ -210,7 +227,7 @@ class Engine:
         else:
             sentiment = self.calibration.neural_sentiment_proba(sent_logits)
         irony = None if irony_logits is None else self.calibration.irony_proba(irony_logits)
-        return _Scored(sentiment, self.calibration.emotion_proba(emo_logits), lexicon, logits, irony)
+        return _Scored(sentiment, self.calibration.emotion_proba(emo_logits), lexicon, logits, irony, vectors)
 
     @staticmethod
     def _lexicon_emotions(lexicon: Sequence[LexiconAnalysis]) -> np.ndarray:

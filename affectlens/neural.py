@@ -30,6 +30,7 @@ from affectlens.labels import EMOTION_LABELS, NUM_OUTPUTS, NUM_OUTPUTS_WITH_IRON
 log = logging.getLogger("affectlens.neural")
 
 MODEL_CONFIG_FILE = "affectlens_model.json"
+EMBEDDING_OUTPUT = "sentence_embedding"  # optional second graph output: the pooled vector the heads read
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
 
 
@@ -148,6 +149,7 @@ class NeuralModel:
         self.providers_requested: list[str] = []
         self.session, self.variant, self.onnx_file = self._load_session()
         self.input_names = {i.name for i in self.session.get_inputs()}
+        self.has_embeddings = EMBEDDING_OUTPUT in {o.name for o in self.session.get_outputs()}
 
     def _load_tokenizer(self) -> Any:
         from tokenizers import Tokenizer
@@ -251,20 +253,47 @@ class NeuralModel:
         ``timings``: when given, milliseconds are added to its ``tokenize`` and ``neural`` (padding and
         ONNX Runtime calls) entries.
         """
+        return self.forward(texts, timings)[0]
+
+    def embeddings(self, texts: Sequence[str]) -> np.ndarray:
+        """Sentence embeddings (n, hidden): the pooled vector the heads read (see ``forward``)."""
+        embeddings = self.forward(texts, with_embeddings=True)[1]
+        assert embeddings is not None
+        return embeddings
+
+    def forward(
+        self, texts: Sequence[str], timings: dict[str, float] | None = None, with_embeddings: bool = False
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """``(logits, embeddings)`` of one pass; embeddings (n, hidden) only when asked (else None).
+
+        Embeddings need a graph with the ``sentence_embedding`` output (every export since 0.2.0's; an older
+        folder: ``python -m affectlens.export.embedding_output MODEL_DIR``).
+        """
+        if with_embeddings and not self.has_embeddings:
+            raise ConfigError(
+                f"{self.model_dir / self.onnx_file} has no {EMBEDDING_OUTPUT!r} output: add it with "
+                f"`python -m affectlens.export.embedding_output {self.model_dir}` (needs the train extra)"
+            )
         out = np.zeros((len(texts), self.num_outputs), dtype=np.float32)
+        embeddings: np.ndarray | None = None
         if not texts:
-            return out
+            return out, (np.zeros((0, 0), dtype=np.float32) if with_embeddings else None)
         t0 = time.perf_counter()
         encodings = self.encode(texts)
         t1 = time.perf_counter()
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         for start in range(0, len(order), self.run_batch_size):
             idx = order[start : start + self.run_batch_size]
-            out[idx] = self._run([encodings[i] for i in idx])
+            logits, pooled = self._run([encodings[i] for i in idx], with_embeddings)
+            out[idx] = logits
+            if pooled is not None:
+                if embeddings is None:
+                    embeddings = np.zeros((len(texts), pooled.shape[1]), dtype=np.float32)
+                embeddings[idx] = pooled
         if timings is not None:
             timings["tokenize"] = timings.get("tokenize", 0.0) + (t1 - t0) * 1000.0
             timings["neural"] = timings.get("neural", 0.0) + (time.perf_counter() - t1) * 1000.0
-        return out
+        return out, embeddings
 
     @property
     def run_batch_size(self) -> int:
@@ -273,7 +302,7 @@ class NeuralModel:
             return 1
         return self.config.batch_size
 
-    def _run(self, encodings: Sequence[Any]) -> np.ndarray:
+    def _run(self, encodings: Sequence[Any], with_embeddings: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
         width = max(len(e.ids) for e in encodings)
         ids = np.zeros((len(encodings), width), dtype=np.int64)
         mask = np.zeros_like(ids)
@@ -283,8 +312,11 @@ class NeuralModel:
         feeds = {"input_ids": ids, "attention_mask": mask}
         if "token_type_ids" in self.input_names:
             feeds["token_type_ids"] = np.zeros_like(ids)
-        (logits,) = self.session.run(["logits"], feeds)
-        return np.asarray(logits, dtype=np.float32)
+        if not with_embeddings:
+            (logits,) = self.session.run(["logits"], feeds)
+            return np.asarray(logits, dtype=np.float32), None
+        logits, pooled = self.session.run(["logits", EMBEDDING_OUTPUT], feeds)
+        return np.asarray(logits, dtype=np.float32), np.asarray(pooled, dtype=np.float32)
 
 
 def default_threads() -> int:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from affectlens.export.embedding_output import add_embedding_output
 
 from affectlens.input_forms import input_form
 from affectlens.labels import EMOTION_LABELS, EMOTION_SLICE, NUM_SENTIMENT, SENTIMENT_LABELS, output_names
@@ -289,6 +290,7 @@ def export_model(cfg: ExportConfig) -> dict[str, Any]:
             library_name="transformers",
         )
         onnx.checker.check_model(str(tmp / "model.onnx"))
+        add_embedding_output(tmp / "model.onnx")  # int8 and fp16 graphs are built from it and keep the output
         shutil.copy(tmp / "model.onnx", out / "model_fp32.onnx")
         shutil.copy(tmp / "tokenizer.json", out / "tokenizer.json")
         files = {"fp32": "model_fp32.onnx"}

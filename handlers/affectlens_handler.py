@@ -24,6 +24,10 @@ wrong: ``empty_body``, ``invalid_json``, ``invalid_utf8``, ``missing_text``, ``e
 (``internal_error``: logged with its traceback; the worker keeps serving). Over-size bodies never reach
 the handler: TorchServe answers 413 (``max_request_size``).
 
+Monitoring (``affectlens.serving.metrics``): after the answers are encoded, the batch's predictions and error
+objects become TorchServe metrics (labels, confidence, input tokens, low-confidence predictions, errors by code)
+and, when ``sample_predictions`` > 0, a share of the predictions is appended to ``sample_file``.
+
 Request decoding and the config section live in ``affectlens.serving.requests`` (pure, re-exported here).
 Nothing here imports ``ts`` at module level, so the logic runs (and is unit tested) with a mock context
 and a mock engine. The engine, the engine options and the protocol constants come from the installed
@@ -39,17 +43,18 @@ import logging
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Any
 
 from affectlens.config import auto_threads
 from affectlens.errors import error_payload
-from affectlens.serving.protocol import BATCH_METRIC, DEFAULT_MODEL_NAME, JSON_TYPE, OVERRIDES_ENV, STAGE_METRIC
+from affectlens.serving.metrics import PredictionSampler, answered_entries, batch_stats, emit_metrics
+from affectlens.serving.protocol import BATCH_METRIC, JSON_TYPE, OVERRIDES_ENV, STAGE_METRIC
 from affectlens.serving.requests import HandlerConfig, ParsedRequest, RequestDecoder, RequestError, parse_json
 
 __all__ = [
-    "OVERRIDES_ENV", "AffectlensService", "HandlerConfig", "ParsedRequest", "RequestDecoder", "RequestError",
-    "default_engine_factory", "handle", "parse_json",
+    "BATCH_METRIC", "OVERRIDES_ENV", "STAGE_METRIC", "AffectlensService", "HandlerConfig", "ParsedRequest",
+    "RequestDecoder", "RequestError", "default_engine_factory", "handle", "parse_json",
 ]  # fmt: skip
 
 log = logging.getLogger("affectlens.handler")
@@ -141,6 +146,7 @@ class AffectlensService:
         self.engine_reports_stages = accepts_timings(engine)
         self.config = config or HandlerConfig()
         self.decoder = RequestDecoder(self.config)
+        self.sampler = PredictionSampler.from_config(self.config)
         self.initialized = engine is not None
 
     # TorchServe calls initialize(context) once per worker, before the first batch.
@@ -151,6 +157,7 @@ class AffectlensService:
             if self.config.threads == 0:
                 self.config = replace(self.config, threads=auto_threads(_workers(context)))
             self.decoder = RequestDecoder(self.config)
+            self.sampler = PredictionSampler.from_config(self.config)
             model_dir = (getattr(context, "system_properties", None) or {}).get("model_dir")
             factory = (
                 _resolve_factory(self.config.engine_factory) if self.config.engine_factory else default_engine_factory
@@ -200,8 +207,9 @@ class AffectlensService:
                     answers[i] = answer
         out = []
         for i, (status, body) in enumerate(answers):
-            out.append(self._encode(context, i, status, body))
-        self._emit_metrics(context, n, stages)
+            payload, answers[i] = self._encode(context, i, status, body)
+            out.append(payload)
+        self._monitor(context, n, stages, answers, parsed)
         return out
 
     # -- internals ---------------------------------------------------------------------------------
@@ -255,7 +263,8 @@ class AffectlensService:
         return results
 
     @staticmethod
-    def _encode(context: Any, idx: int, status: int, body: Any) -> bytes:
+    def _encode(context: Any, idx: int, status: int, body: Any) -> tuple[bytes, tuple[int, Any]]:
+        """The JSON bytes of the answer and the answer they carry (an internal error when it did not encode)."""
         try:
             payload = json.dumps(body, ensure_ascii=False, separators=(",", ":"), allow_nan=False).encode("utf-8")
         except (TypeError, ValueError):
@@ -268,38 +277,19 @@ class AffectlensService:
                 context.set_response_status(status, _PHRASES.get(status, "Error"), idx=idx)
         except Exception:  # a context without per-request processors (should not happen in TorchServe)
             log.exception("could not set the response status of request %d", idx)
-        return payload
+        return payload, (status, body)
 
-    def _emit_metrics(self, context: Any, n: int, stages: dict[str, float]) -> None:
-        """Custom metrics (declared in the metrics YAML that `affectlens serve` writes; dimension order matters)."""
-        metrics = getattr(context, "metrics", None)
-        if metrics is None:
-            return
+    def _monitor(self, context: Any, n: int, stages: dict[str, float], answers: list[tuple[int, Any]],
+                 parsed: dict[int, ParsedRequest]) -> None:  # fmt: skip
+        """Metrics of the batch (affectlens.serving.metrics) and the sample of its predictions; never raises."""
         try:
-            try:
-                from ts.metrics.dimension import Dimension
-                from ts.metrics.metric_type_enum import MetricTypes
-
-                histogram = MetricTypes.HISTOGRAM
-            except ImportError:  # outside TorchServe (unit tests with a mock context)
-                Dimension, histogram = _Dim, "histogram"
-            base = [
-                Dimension("ModelName", str(getattr(context, "model_name", DEFAULT_MODEL_NAME))),
-                Dimension("Level", "Model"),
-            ]
-            add = metrics.add_metric
-            for stage, ms in stages.items():  # the engine's stages (affectlens.engine.TIMING_STAGES), in its order
-                add(name=STAGE_METRIC, value=round(ms, 3), unit="ms",
-                    dimensions=[*base, Dimension("Stage", stage)], metric_type=histogram)  # fmt: skip
-            add(name=BATCH_METRIC, value=n, unit="count", dimensions=list(base), metric_type=histogram)
-        except Exception:  # metrics must never fail a request
-            log.warning("could not emit affectlens metrics", exc_info=True)
-
-
-@dataclass(frozen=True)
-class _Dim:
-    name: str
-    value: str
+            pairs = list(answered_entries(answers, parsed))
+            stats = batch_stats(pairs, self.config.low_confidence)
+        except Exception:  # monitoring must never fail a request
+            log.warning("could not read the batch for the affectlens metrics", exc_info=True)
+            pairs, stats = [], None
+        emit_metrics(context, n, stages, stats)
+        self.sampler.sample(pairs)
 
 
 _PHRASES = {400: "Bad Request", 413: "Payload Too Large", 415: "Unsupported Media Type", 500: "Internal Server Error"}

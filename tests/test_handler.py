@@ -435,6 +435,187 @@ def test_the_real_lexicon_engine_reports_its_stages() -> None:
     assert stages["lexicon"] > 0 and stages["ensemble"] >= 0
 
 
+# -- prediction metrics ----------------------------------------------------------------------------
+DECLARED = {m["name"]: (kind, m["dimensions"]) for kind, ms in protocol.HANDLER_METRICS.items() for m in ms}
+
+
+def _kind(metric_type: Any) -> str:
+    return str(getattr(metric_type, "value", metric_type))  # ts MetricTypes or the stand-in string
+
+
+def _records(ctx: Context, name: str) -> list[dict[str, Any]]:
+    return [r for r in ctx.metrics.records if r["name"] == name]
+
+
+def _by_dim(ctx: Context, name: str, dim: str) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for r in _records(ctx, name):
+        [value] = [d.value for d in r["dimensions"] if d.name == dim]
+        out[value] = out.get(value, 0) + r["value"]
+    return out
+
+
+def test_every_metric_is_emitted_as_declared_in_the_metrics_yaml(service: Any, engine: FakeEngine) -> None:
+    _, ctx = run(service, req({"text": "I love it"}), req({"texts": ["bad", ""]}), req(b"{x", "application/json"))
+    assert ctx.metrics.records
+    for r in ctx.metrics.records:
+        kind, dims = DECLARED[r["name"]]
+        assert [d.name for d in r["dimensions"]] == dims, r["name"]  # TorchServe zips values with these names
+        assert _kind(r["metric_type"]) == kind, r["name"]
+        assert r["value"] >= 0 and not isinstance(r["value"], bool)
+
+
+def test_predictions_are_counted_by_label_with_confidence_and_input_tokens(service: Any) -> None:
+    _, ctx = run(service, req({"text": "I love it"}), req({"texts": ["bad day", "love", "", "so so bad"]}),
+                 req("so very bad today", "text/plain"))  # fmt: skip
+    assert _by_dim(ctx, protocol.PREDICTIONS_METRIC, "Label") == {"positive": 2, "negative": 3}
+    assert sorted(r["value"] for r in _records(ctx, protocol.CONFIDENCE_METRIC)) == [0.6, 0.6, 0.6, 0.7, 0.7]
+    assert [r["value"] for r in _records(ctx, protocol.INPUT_TOKENS_METRIC)] == [3, 2, 1, 3, 4]  # str.split() tokens
+    assert [r["value"] for r in _records(ctx, protocol.LOW_CONFIDENCE_METRIC)] == [0]  # none under 0.5
+
+
+def test_low_confidence_predictions_are_counted_under_the_configured_threshold(engine: FakeEngine) -> None:
+    assert H.HandlerConfig().low_confidence == protocol.LOW_CONFIDENCE_THRESHOLD == 0.5
+    service = H.AffectlensService(engine=engine, config=H.HandlerConfig(low_confidence=0.65))
+    _, ctx = run(service, req({"texts": ["love", "bad", "worse", ""]}))
+    [low] = _records(ctx, protocol.LOW_CONFIDENCE_METRIC)
+    assert low["value"] == 2  # the two negatives (0.6); the positive is 0.7, the empty text an error
+
+
+def test_errors_are_counted_by_code_inline_ones_included(service: Any) -> None:
+    _, ctx = run(service, req({"texts": ["I love it", "", "x" * 101, 42]}), req(b"{oops", "application/json"),
+                 req(b"\x00\x01", "application/octet-stream"), req({"text": "  "}), req({"text": "fine"}))  # fmt: skip
+    assert _by_dim(ctx, protocol.ERRORS_METRIC, "Code") == {
+        "empty_text": 2, "text_too_long": 1, "not_a_string": 1, "invalid_json": 1, "unsupported_media_type": 1,
+    }  # fmt: skip
+    assert _by_dim(ctx, protocol.PREDICTIONS_METRIC, "Label") == {"positive": 1, "negative": 1}
+
+
+def test_internal_errors_are_counted_and_a_nan_answer_is_not_a_prediction() -> None:
+    class NaN(FakeEngine):
+        def score_batch(self, texts: Sequence[object], **kw: Any) -> list[Any]:
+            out = super().score_batch(texts, **kw)
+            return [replace(p, valence=float("nan")) if "nan" in str(t) else p for p, t in zip(out, texts, strict=True)]
+
+    engine = NaN(fail_on="boom")
+    _, ctx = run(H.AffectlensService(engine=engine), req({"text": "boom"}), req({"text": "nan"}),
+                 req({"texts": ["love", "boom"]}), req({"text": "love"}))  # fmt: skip
+    assert _by_dim(ctx, protocol.ERRORS_METRIC, "Code") == {"internal_error": 3}
+    assert _by_dim(ctx, protocol.PREDICTIONS_METRIC, "Label") == {"positive": 1}
+
+
+def test_the_stage_timings_are_also_emitted_in_seconds(service: Any) -> None:
+    _, ctx = run(service, req({"text": "love"}))
+    assert _by_dim(ctx, protocol.STAGE_SECONDS_METRIC, "Stage") == {k: v / 1000 for k, v in FAKE_STAGE_MS.items()}
+
+
+def test_a_failing_metrics_backend_never_fails_the_batch_nor_the_sample(engine: FakeEngine, tmp_path: Path) -> None:
+    config = H.HandlerConfig(sample_predictions=1.0, sample_file=str(tmp_path / "s.jsonl"))
+    service = H.AffectlensService(engine=engine, config=config)
+    answers, _ = run(service, req({"texts": ["love", ""]}), ctx=Context(metrics=Metrics(fail=True)))
+    assert answers[0][0] == 200 and len((tmp_path / "s.jsonl").read_text().splitlines()) == 1
+
+
+# -- sampled predictions ---------------------------------------------------------------------------
+def _sampling(engine: FakeEngine, path: Path, rate: float = 1.0, **kw: Any) -> Any:
+    config = H.HandlerConfig(sample_predictions=rate, sample_file=str(path), **kw)
+    return H.AffectlensService(engine=engine, config=config)
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def test_sampling_is_off_by_default_and_rate_0_writes_nothing(engine: FakeEngine, tmp_path: Path) -> None:
+    assert H.HandlerConfig().sample_predictions == 0
+    run(H.AffectlensService(engine=engine), req({"texts": ["love", "bad"]}))
+    service = H.AffectlensService(engine=engine, config=H.HandlerConfig(sample_file=str(tmp_path / "s.jsonl")))
+    run(service, req({"texts": ["love", "bad"]}))
+    assert not (tmp_path / "s.jsonl").exists()
+
+
+def test_rate_1_writes_every_prediction_as_an_affectlens_score_row(engine: FakeEngine, tmp_path: Path) -> None:
+    from affectlens.batch.formatting import Formatter
+    from affectlens.batch.types import Record
+
+    path = tmp_path / "sub" / "samples.jsonl"  # the folder is made on the first append
+    answers, _ = run(_sampling(engine, path), req({"texts": ["I love it", "", "bad day"], "ids": ["a", "b", 3]}),
+                     req("plain text", "text/plain"), req(b"{oops", "application/json"))  # fmt: skip
+    rows = _lines(path)
+    assert [(r.get("id"), r["text"]) for r in rows] == [("a", "I love it"), (3, "bad day"), (None, "plain text")]
+    assert "id" not in rows[2]  # no id given: none written (the schema has no null id)
+    scored = [answers[0][1][0], answers[0][1][2], answers[1][1]]
+    formatter = Formatter("jsonl", keep=("text",))  # `affectlens score --keep text` writes the same rows
+    for row, payload in zip(rows, scored, strict=True):
+        expected = formatter.output_object(Record(1, payload.get("id"), row["text"], (row["text"],)), payload)
+        if expected["id"] is None:
+            del expected["id"]
+        assert row == expected and list(row) == list(expected)  # same keys, same order
+        check_schema(row)
+    assert path.stat().st_mode & 0o077 == 0  # texts may be private: owner only
+
+
+def test_sampled_rows_can_leave_the_text_out(engine: FakeEngine, tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    run(_sampling(engine, path, sample_text=False), req({"text": "love", "id": "x"}))
+    [row] = _lines(path)
+    assert "text" not in row and row["id"] == "x" and row["label"] == "positive"
+
+
+def test_a_seeded_sampler_is_reproducible_and_takes_about_its_share(engine: FakeEngine, tmp_path: Path) -> None:
+    texts = [f"love {i}" if i % 3 else f"bad {i}" for i in range(200)]
+    runs = []
+    for name in ("a", "b"):
+        service = _sampling(engine, tmp_path / f"{name}.jsonl", rate=0.25, sample_seed=7, max_texts=256)
+        for k in range(0, 200, 50):
+            run(service, req({"texts": texts[k : k + 50]}))
+        runs.append([r["text"] for r in _lines(tmp_path / f"{name}.jsonl")])
+    assert runs[0] == runs[1] and 25 <= len(runs[0]) <= 75
+
+
+def test_a_failing_sample_file_never_fails_the_request(
+    engine: FakeEngine, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    service = _sampling(engine, tmp_path / "a-file" / "samples.jsonl")
+    for _ in range(3):
+        answers, ctx = run(service, req({"text": "love"}), req({"texts": ["bad", "worse"]}))
+        assert [a[0] for a in answers] == [200, 200]
+    assert caplog.text.count("could not append sampled predictions") == 1  # logged once, not per batch
+    assert service.sampler.failures == 3
+    assert _by_dim(ctx, protocol.PREDICTIONS_METRIC, "Label") == {"positive": 1, "negative": 2}  # metrics still flow
+
+
+def test_a_torn_last_line_is_closed_before_the_next_append(engine: FakeEngine, tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    path.write_bytes(b'{"id": 1, "label": "posi')  # a worker died while writing
+    service = _sampling(engine, path)
+    run(service, req({"text": "love"}))
+    run(service, req({"text": "bad"}))
+    lines = path.read_text().splitlines()
+    assert lines[0] == '{"id": 1, "label": "posi'
+    assert [json.loads(line)["label"] for line in lines[1:]] == ["positive", "negative"]
+
+
+def test_sampling_options_are_validated() -> None:
+    with pytest.raises(ConfigError, match="sample_file"):
+        H.HandlerConfig(sample_predictions=0.1)
+    for bad in (1.5, -0.1, "0.1", True, float("nan")):
+        with pytest.raises(ConfigError, match="sample_predictions"):
+            H.HandlerConfig(sample_predictions=bad, sample_file="/tmp/x.jsonl")
+    for bad in (0, 1.01, "high"):
+        with pytest.raises(ConfigError, match="low_confidence"):
+            H.HandlerConfig(low_confidence=bad)
+    with pytest.raises(ConfigError, match="sample_seed"):
+        H.HandlerConfig(sample_seed="7")
+    with pytest.raises(ConfigError, match="sample_text"):
+        H.HandlerConfig(sample_text="yes")
+    ctx = Context(yaml_config={"handler": {"low_confidence": 0.6}})
+    config = H.HandlerConfig.from_context(ctx, environ={H.OVERRIDES_ENV: json.dumps(
+        {"sample_predictions": 0.5, "sample_file": "/tmp/s.jsonl", "sample_seed": 3})})  # fmt: skip
+    assert (config.low_confidence, config.sample_predictions, config.sample_seed) == (0.6, 0.5, 3)
+
+
 # -- configuration and initialization --------------------------------------------------------------
 def test_handler_config_rejects_unknown_keys_and_bad_values() -> None:
     with pytest.raises(ConfigError, match="unknown handler config keys"):

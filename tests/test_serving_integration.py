@@ -331,6 +331,13 @@ def test_prometheus_metrics_include_torchserve_and_stage_timings(server: Server)
     for stage in ("tokenize", "lexicon", "neural", "ensemble"):
         assert f'affectlens_stage_latency_ms_count{{ModelName="affectlens",Level="Model",Stage="{stage}"' in text
     assert "affectlens_batch_requests_count{" in text and "Requests2XX{" in text
+    for stage in ("tokenize", "lexicon", "neural", "ensemble"):  # the same timings in seconds
+        assert f'affectlens_stage_latency_seconds_count{{ModelName="affectlens",Level="Model",Stage="{stage}"' in text
+    label = server.post({"text": "metrics please"}).json()["label"]
+    assert f'affectlens_predictions_total{{ModelName="affectlens",Level="Model",Label="{label}"' in text
+    for name in ("affectlens_prediction_confidence_count{", "affectlens_input_tokens_count{",
+                 "affectlens_low_confidence_total{"):  # fmt: skip
+        assert name in text
 
 
 # -- life cycle ------------------------------------------------------------------------------------

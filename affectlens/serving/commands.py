@@ -71,20 +71,46 @@ def archive_config(args: argparse.Namespace) -> ArchiveConfig:
     return ArchiveConfig(**kwargs)
 
 
-def handler_overrides(args: argparse.Namespace) -> dict[str, Any]:
-    """The engine options given on the command line that differ from the defaults (handed to the worker)."""
-    return EngineOptions.from_args(args).overrides()
+SAMPLE_FILE = "samples/predictions.jsonl"  # under the run directory, when --sample-file is not given
+
+
+def _share(value: str) -> float:
+    """argparse type of ``--sample-predictions``: a share in [0, 1]."""
+    try:
+        share = float(value)
+    except ValueError:
+        share = float("nan")
+    if not 0.0 <= share <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a share between 0 and 1 (0.01 = 1%), not {value!r}")
+    return share
+
+
+def handler_overrides(args: argparse.Namespace, run_dir: Path | None = None) -> dict[str, Any]:
+    """The engine options given on the command line that differ from the defaults, and the sampling of live
+    predictions when it is on (handed to the worker in ``AFFECTLENS_HANDLER_OVERRIDES``)."""
+    overrides = EngineOptions.from_args(args).overrides()
+    rate = getattr(args, "sample_predictions", 0.0) or 0.0
+    if rate > 0:
+        path = Path(args.sample_file) if getattr(args, "sample_file", None) else None
+        if path is None:
+            path = Path(run_dir if run_dir is not None else run_dir_or_default(getattr(args, "run_dir", None)))
+            path = path / SAMPLE_FILE
+        overrides.update(sample_predictions=rate, sample_file=str(path.expanduser().resolve()))
+        if getattr(args, "sample_no_text", False):
+            overrides["sample_text"] = False
+    return overrides
 
 
 def serve_config(args: argparse.Namespace) -> ServeConfig:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("listening on %s: the server is reachable from other machines; keep token auth on", args.host)
+    run_dir = run_dir_or_default(args.run_dir)
     return ServeConfig(
-        run_dir=run_dir_or_default(args.run_dir), archive=archive_config(args), host=args.host,
+        run_dir=run_dir, archive=archive_config(args), host=args.host,
         inference_port=args.inference_port, management_port=args.management_port, metrics_port=args.metrics_port,
         token_auth=not args.no_token_auth, token_expiration_min=args.token_expiration,
         max_request_size=args.max_request_size, log_level=args.log_level, system_metrics=args.system_metrics,
-        ready_timeout_s=args.timeout, handler_overrides=handler_overrides(args),
+        ready_timeout_s=args.timeout, handler_overrides=handler_overrides(args, run_dir),
     )  # fmt: skip
 
 
@@ -177,6 +203,16 @@ def _add_serve_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--system-metrics", action="store_true", help="also collect host CPU/memory/disk metrics")
     p.add_argument("--timeout", type=float, default=DEFAULT_READY_TIMEOUT_S, metavar="S",
                    help="seconds to wait for READY")  # fmt: skip
+    p.add_argument("--sample-predictions", type=_share, default=0.0, metavar="RATE",
+                   help="append this share of the predictions (0.01 = 1%%) to --sample-file, one `affectlens "
+                        "score` JSONL row each, with the text (default: 0 = off)")  # fmt: skip
+    p.add_argument("--sample-file", default=None, metavar="PATH",
+                   help=f"where sampled predictions go (default: <run dir>/{SAMPLE_FILE})")  # fmt: skip
+    p.add_argument(
+        "--sample-no-text",
+        action="store_true",
+        help="sample the predictions without their texts (the monitor then has no text descriptors)",
+    )
     add_engine_arguments(p, model=False, explain=False,
                          threads_help="ONNX Runtime threads per worker (0 = all cores for one worker, "
                                       "cores / workers for several, at most 8)")  # fmt: skip

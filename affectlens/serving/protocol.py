@@ -24,13 +24,33 @@ ACCEPTED_MEDIA_TYPES = (JSON_TYPE, "application/*+json", TEXT_TYPE, "text/*")
 MAX_JSON_DEPTH = 32
 MAX_NUMBER_CHARS = 100
 
-STAGE_METRIC = "affectlens_stage_latency_ms"
+# Custom metrics: names as they appear on /metrics (TorchServe 0.12's Prometheus client exposes counters and
+# histograms under the declared name; histograms add _bucket / _sum / _count and use the client's default
+# buckets 0.005 .. 10). Every one also gets TorchServe's Hostname label. Documented in docs/serving.md.
+STAGE_METRIC = "affectlens_stage_latency_ms"  # kept for existing dashboards; the _seconds one is the same timing
+STAGE_SECONDS_METRIC = "affectlens_stage_latency_seconds"
 BATCH_METRIC = "affectlens_batch_requests"
-# Dimension order must match what the handler emits.
+PREDICTIONS_METRIC = "affectlens_predictions_total"  # counter per predicted sentiment label
+CONFIDENCE_METRIC = "affectlens_prediction_confidence"  # max calibrated sentiment probability per prediction
+INPUT_TOKENS_METRIC = "affectlens_input_tokens"  # whitespace tokens (str.split()) of each scored text
+LOW_CONFIDENCE_METRIC = "affectlens_low_confidence_total"  # predictions whose confidence < the threshold
+ERRORS_METRIC = "affectlens_errors_total"  # error objects answered, by error code (inline ones included)
+LOW_CONFIDENCE_THRESHOLD = 0.5  # default of the handler config's low_confidence
+
+_MODEL_DIMS = ["ModelName", "Level"]
+# Dimension order must match what the handler emits (affectlens.serving.metrics).
 HANDLER_METRICS = {
     "histogram": [
-        {"name": STAGE_METRIC, "unit": "ms", "dimensions": ["ModelName", "Level", "Stage"]},
-        {"name": BATCH_METRIC, "unit": "count", "dimensions": ["ModelName", "Level"]},
+        {"name": STAGE_METRIC, "unit": "ms", "dimensions": [*_MODEL_DIMS, "Stage"]},
+        {"name": STAGE_SECONDS_METRIC, "unit": "seconds", "dimensions": [*_MODEL_DIMS, "Stage"]},
+        {"name": BATCH_METRIC, "unit": "count", "dimensions": list(_MODEL_DIMS)},
+        {"name": CONFIDENCE_METRIC, "unit": "probability", "dimensions": list(_MODEL_DIMS)},
+        {"name": INPUT_TOKENS_METRIC, "unit": "tokens", "dimensions": list(_MODEL_DIMS)},
+    ],
+    "counter": [
+        {"name": PREDICTIONS_METRIC, "unit": "count", "dimensions": [*_MODEL_DIMS, "Label"]},
+        {"name": LOW_CONFIDENCE_METRIC, "unit": "count", "dimensions": list(_MODEL_DIMS)},
+        {"name": ERRORS_METRIC, "unit": "count", "dimensions": [*_MODEL_DIMS, "Code"]},
     ],
 }
 

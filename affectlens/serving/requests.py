@@ -19,6 +19,7 @@ from affectlens.errors import ConfigError, error_payload
 from affectlens.serving.protocol import (
     ACCEPTED_MEDIA_TYPES,
     JSON_TYPE,
+    LOW_CONFIDENCE_THRESHOLD,
     MAX_JSON_DEPTH,
     MAX_NUMBER_CHARS,
     OVERRIDES_ENV,
@@ -30,7 +31,9 @@ from affectlens.serving.protocol import (
 @dataclass(frozen=True)
 class HandlerConfig(EngineOptions):
     """The ``handler:`` section of the archive's model config (plus ``AFFECTLENS_HANDLER_OVERRIDES``): the
-    engine options (``EngineOptions``; ``threads`` 0 = ``auto_threads`` for the worker count) and the limits."""
+    engine options (``EngineOptions``; ``threads`` 0 = ``auto_threads`` for the worker count), the limits, the
+    low-confidence threshold of the metrics and the sample of live predictions (``affectlens serve
+    --sample-predictions RATE --sample-file PATH``; see ``affectlens.serving.metrics.PredictionSampler``)."""
 
     max_text_chars: int = 5000  # longer texts are refused (400 text_too_long), never silently cut
     max_texts: int = 256  # texts per request
@@ -38,6 +41,11 @@ class HandlerConfig(EngineOptions):
     max_id_chars: int = 256
     warmup: bool = True  # score a few texts before the worker reports READY
     engine_factory: str | None = None  # "module:callable(config, model_dir)"; None = affectlens Engine
+    low_confidence: float = LOW_CONFIDENCE_THRESHOLD  # predictions below it count in affectlens_low_confidence_total
+    sample_predictions: float = 0.0  # share of predictions appended to sample_file (0 = off)
+    sample_file: str | None = None  # JSONL, one `affectlens score` output row per sampled prediction
+    sample_text: bool = True  # store the text with each sampled prediction (under "text")
+    sample_seed: int | None = None  # seed of the sampler's generator (None: fresh per worker process)
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -45,8 +53,20 @@ class HandlerConfig(EngineOptions):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ConfigError(f"handler config {name} must be an integer of at least 1, not {value!r}")
-        if not isinstance(self.warmup, bool):
-            raise ConfigError(f"handler config warmup must be true or false, not {self.warmup!r}")
+        for name in ("warmup", "sample_text"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"handler config {name} must be true or false, not {getattr(self, name)!r}")
+        if not _is_number(self.low_confidence) or not 0.0 < self.low_confidence <= 1.0:
+            raise ConfigError(f"handler config low_confidence must be a number in (0, 1], not {self.low_confidence!r}")
+        if not _is_number(self.sample_predictions) or not 0.0 <= self.sample_predictions <= 1.0:
+            raise ConfigError(f"handler config sample_predictions must be a share in [0, 1] (0 = off), not "
+                              f"{self.sample_predictions!r}")  # fmt: skip
+        if self.sample_predictions > 0 and not (isinstance(self.sample_file, str) and self.sample_file):
+            raise ConfigError("handler config sample_predictions > 0 needs sample_file (a JSONL path)")
+        if self.sample_seed is not None and (
+            isinstance(self.sample_seed, bool) or not isinstance(self.sample_seed, int)
+        ):
+            raise ConfigError(f"handler config sample_seed must be an integer or null, not {self.sample_seed!r}")
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> HandlerConfig:
@@ -68,6 +88,10 @@ class HandlerConfig(EngineOptions):
                 raise ConfigError(f"{OVERRIDES_ENV} must be a JSON object")
             data.update(overrides)
         return cls.from_mapping(data)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 # -- requests --------------------------------------------------------------------------------------
