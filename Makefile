@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-EXTRAS ?= cpu,train,serve,dist,monitor,dev
+EXTRAS ?= cpu,train,serve,dist,monitor,domain,dev
 DATA ?= ../shared/data
 RUN ?= runs/finetune
 BASE ?= affectlens/default_model/hf
@@ -25,6 +25,15 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 install: $(VENV)/.installed ## create .venv/ with the `affectlens` command (idempotent)
+
+.PHONY: label-studio
+label-studio: .venv-ls/.installed-1.23.2 ## Label Studio in its own .venv-ls/ (its pins clash with ours; round-trip test)
+
+.venv-ls/.installed-%:
+	test -x .venv-ls/bin/python || $(PYTHON) -m venv .venv-ls
+	.venv-ls/bin/pip install -q label-studio==$*
+	rm -f .venv-ls/.installed-*
+	touch $@
 
 test: install ## run the whole test suite (starts a real TorchServe)
 	$(BIN)/python -m pytest -q

@@ -78,23 +78,27 @@ def fit_calibration(
     *,
     class_weight_power: float | None = None,
     alpha: float | None = None,
+    fallback: Calibration | None = None,
 ) -> Calibration:
     """Fit temperature, sentiment stacker and emotion calibrator on ``rows``.
 
     ``alpha`` and ``class_weight_power`` left as None are chosen by 5-fold cross-validation on ``rows``
-    (a given value is the only candidate; the CV score is still reported).
+    (a given value is the only candidate; the CV score is still reported). ``fallback``: a calibration whose
+    emotion calibrator (and irony temperature) is kept when ``rows`` have fewer than 50 emotion (irony) rows,
+    e.g. sentiment-only rows of a user's domain (``affectlens adapt``).
     """
     sent_rows = [r for r in rows if r.sentiment is not None and not r.polarity_only]
     polarity_rows = [r for r in rows if r.sentiment is not None and r.polarity_only]  # scored in the CV only
     emo_rows = [r for r in rows if r.emotions is not None]
-    if len(sent_rows) < 50 or len(emo_rows) < 50:
+    keep_emotions = fallback is not None and len(emo_rows) < 50
+    if len(sent_rows) < 50 or (len(emo_rows) < 50 and not keep_emotions):
         raise DatasetError(f"need at least 50 sentiment and 50 emotion rows, got {len(sent_rows)} and {len(emo_rows)}")
     names = (*FEATURE_NAMES, IRONY_FEATURE) if neural.has_irony else tuple(FEATURE_NAMES)
     sent_all = neural.logits([r.text for r in sent_rows])
     sent_logits = sent_all[:, :NUM_SENTIMENT]
     features = stacker_features(sent_all, lexicon.analyze_batch([r.text for r in sent_rows]), names)
     y = np.array([r.sentiment for r in sent_rows], dtype=int)
-    emo_logits = neural.logits([r.text for r in emo_rows])[:, EMOTION_SLICE]
+    emo_logits = neural.logits([r.text for r in emo_rows])[:, EMOTION_SLICE] if emo_rows else None
     polarity = None
     if polarity_rows:
         pol_texts = [r.text for r in polarity_rows]
@@ -137,14 +141,24 @@ def fit_calibration(
         y_irony = np.array([r.irony for r in irony_rows], dtype=int)
         irony_temperature = fit_temperature(np.stack([np.zeros_like(z), z], axis=1), y_irony)
         info["irony_rows"] = len(irony_rows)
+    elif neural.has_irony and fallback is not None and fallback.irony_temperature is not None:
+        irony_temperature = fallback.irony_temperature
+        info["irony_calibration"] = "kept from the fallback calibration"
     elif neural.has_irony:
         log.warning("only %d irony rows in the hold-out: irony probabilities stay uncalibrated", len(irony_rows))
+    if keep_emotions:
+        assert fallback is not None
+        emotions = fallback.emotions
+        info["emotion_calibration"] = "kept from the fallback calibration"
+    else:
+        assert emo_logits is not None
+        emotions = EmotionCalibrator().fit(emo_logits, emo_y)
     return Calibration(
         feature_version=FEATURE_VERSION,
         feature_names=names,
         neural_temperature=fit_temperature(sent_logits, y),
         stacker=stacker,
-        emotions=EmotionCalibrator().fit(emo_logits, emo_y),
+        emotions=emotions,
         info=info,
         irony_temperature=irony_temperature,
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import importlib.util
 import json
 import signal
@@ -247,3 +248,208 @@ def test_stop_kills_the_process_group_when_the_frontend_ignores_sigterm(tmp_path
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+# -- several models (serve --also) -----------------------------------------------------------------
+def _model_copy(model_dir: Path, dest: Path, **card_changes: str) -> Path:
+    """A copy of the stand-in model folder with its card edited (e.g. another version)."""
+    import shutil
+
+    shutil.copytree(model_dir, dest)
+    card = json.loads((dest / "affectlens_model.json").read_text())
+    (dest / "affectlens_model.json").write_text(json.dumps({**card, **card_changes}))
+    return dest
+
+
+def _serve_args(tmp_path: Path, *extra: str) -> argparse.Namespace:
+    from affectlens.cli import build_parser
+
+    argv = ["serve", "--run-dir", str(tmp_path / "run"), "--model-store", str(tmp_path / "store"), *extra]
+    return build_parser().parse_args(argv)
+
+
+def test_also_parses_a_name_or_a_name_and_version(model_dir: Path) -> None:
+    assert commands.parse_also(f"canary={model_dir}") == ("canary", None, model_dir.resolve())
+    assert commands.parse_also(f"affectlens:1.0-rc.1={model_dir}") == ("affectlens", "1.0-rc.1", model_dir.resolve())
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "match"),
+    [
+        ("canary", ConfigError, "expected NAME=DIR or NAME:VERSION=DIR"),
+        ("canary=", ConfigError, "expected NAME=DIR"),
+        ("=DIR", ConfigError, "model name ''"),
+        ("bad name=DIR", ConfigError, "model name 'bad name'"),
+        ("-x=DIR", ConfigError, "model name '-x'"),
+        ("canary:=DIR", ConfigError, "model version ''"),
+        ("canary:1/2=DIR", ConfigError, "model version '1/2'"),
+        ("canary=MISSING", ModelNotFoundError, "does not exist"),
+        ("canary=EMPTY", ModelNotFoundError, "is not a model folder"),
+    ],
+)
+def test_also_refuses_bad_syntax_and_folders_that_are_not_models(
+    tmp_path: Path, model_dir: Path, value: str, error: type[Exception], match: str
+) -> None:
+    (tmp_path / "empty").mkdir()
+    value = value.replace("DIR", str(model_dir)).replace("MISSING", str(tmp_path / "nope"))
+    value = value.replace("EMPTY", str(tmp_path / "empty"))
+    with pytest.raises(error, match=match):
+        commands.parse_also(value)
+
+
+def test_also_archives_share_the_main_settings_and_get_their_own_file(tmp_path: Path, model_dir: Path) -> None:
+    copy = _model_copy(model_dir, tmp_path / "copy", version="10.0.0")
+    also = ["--also", f"canary={copy}", "--also", f"affectlens:10.0.0={copy}"]
+    args = _serve_args(tmp_path, "--model", str(model_dir), "--workers", "2", "--batch-size", "4",
+                       "--variants", "fp16", *also)  # fmt: skip
+    config = commands.serve_config(args)
+    main, canary, version = config.archives
+    assert (main.model_name, main.archive_path.name) == ("affectlens", "affectlens.mar")
+    assert (canary.model_name, canary.version, canary.archive_path.name) == ("canary", None, "canary.mar")
+    assert (version.model_name, version.version) == ("affectlens", "10.0.0")
+    assert version.archive_path.name == "affectlens@10.0.0.mar"
+    assert commands.build_info_path(version).name == "affectlens@10.0.0.build.json"
+    for archive in (canary, version):
+        assert archive.model_dir == copy.resolve() and archive.model_store == main.model_store
+        assert (archive.workers, archive.batch_size, archive.variants) == (2, 4, ("fp16",))
+    served = [(m.name, m.version, m.archive, m.default, m.path) for m in config.served_models()]
+    assert served == [
+        ("affectlens", "9.9.9", "affectlens.mar", True, "/predictions/affectlens"),
+        ("canary", "10.0.0", "canary.mar", True, "/predictions/canary"),
+        ("affectlens", "10.0.0", "affectlens@10.0.0.mar", False, "/predictions/affectlens/10.0.0"),
+    ]
+    # automatic threads are shared among the workers of all the models, not given to each model in full
+    assert config.handler_overrides["threads"] == commands.auto_threads(6)
+    assert "threads" not in commands.serve_config(_serve_args(tmp_path)).handler_overrides
+    explicit = _serve_args(tmp_path, "--threads", "3", "--also", f"canary={copy}")
+    assert commands.serve_config(explicit).handler_overrides["threads"] == 3
+
+
+def test_also_refuses_a_name_twice_without_a_version_and_a_name_version_twice(tmp_path: Path, model_dir: Path) -> None:
+    copy = _model_copy(model_dir, tmp_path / "copy", version="10.0.0")
+    with pytest.raises(ConfigError, match=r"already served.*--also affectlens:10\.0\.0="):
+        commands.serve_config(_serve_args(tmp_path, "--model", str(model_dir), "--also", f"affectlens={copy}"))
+    with pytest.raises(ConfigError, match="already served"):
+        commands.serve_config(_serve_args(tmp_path, "--also", f"b={copy}", "--also", f"b={model_dir}"))
+    with pytest.raises(ConfigError, match=r"'affectlens' version 9\.9\.9 is served twice"):
+        commands.serve_config(_serve_args(tmp_path, "--model", str(model_dir), "--also", f"affectlens:9.9.9={copy}"))
+    with pytest.raises(ConfigError, match=r"'b' version 10\.0\.0 is served twice"):
+        commands.serve_config(_serve_args(tmp_path, "--also", f"b={copy}", "--also", f"b:10.0.0={model_dir}"))
+    # a version of a name given as --also (not the main one) is fine
+    config = commands.serve_config(_serve_args(tmp_path, "--also", f"b={copy}", "--also", f"b:2={model_dir}"))
+    assert [m.path for m in config.served_models()][1:] == ["/predictions/b", "/predictions/b/2"]
+
+
+def test_serve_config_checks_the_archives_it_is_given(tmp_path: Path, model_dir: Path) -> None:
+    main = serving.ArchiveConfig(model_dir=model_dir, model_store=tmp_path / "store")
+    elsewhere = serving.ArchiveConfig(model_dir=model_dir, model_store=tmp_path / "other", model_name="b")
+    with pytest.raises(ConfigError, match="one model store"):
+        serving.ServeConfig(run_dir=tmp_path / "run", archive=main, also=(elsewhere,))
+    same_file = serving.ArchiveConfig(model_dir=model_dir, model_store=tmp_path / "store", version="2")
+    with pytest.raises(ConfigError, match=r"both be archived as affectlens\.mar"):
+        serving.ServeConfig(run_dir=tmp_path / "run", archive=main, also=(same_file,))
+    with pytest.raises(ConfigError, match="model version"):
+        serving.ArchiveConfig(version="1..2")
+    with pytest.raises(ConfigError, match="archive name"):
+        serving.ArchiveConfig(archive_name="a/b")
+    with pytest.raises(ModelNotFoundError):  # the versions come from the cards: a folder without one is refused
+        missing = serving.ArchiveConfig(model_dir=tmp_path, model_store=tmp_path / "store", model_name="c")
+        serving.ServeConfig(run_dir=tmp_path / "run", archive=main, also=(missing,))
+
+
+def test_torchserve_is_started_with_every_archive(
+    tmp_path: Path, model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from affectlens.serving import process
+
+    copy = _model_copy(model_dir, tmp_path / "copy", version="10.0.0")
+    config = commands.serve_config(
+        _serve_args(
+            tmp_path, "--model", str(model_dir), "--also", f"canary={copy}", "--also", f"affectlens:10.0.0={copy}"
+        )
+    )
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(process.subprocess, "Popen", lambda cmd, **kwargs: seen.update(cmd=cmd, env=kwargs["env"]))
+    (tmp_path / "run").mkdir()
+    paths = {"config": tmp_path / "run" / "config.properties", "log_config": tmp_path / "run" / "log4j2.xml"}
+    process._launch(config, paths, foreground=False)
+    cmd = seen["cmd"]
+    assert isinstance(cmd, list)
+    models = cmd[cmd.index("--models") + 1 :]
+    assert models == ["affectlens=affectlens.mar", "canary=canary.mar", "affectlens=affectlens@10.0.0.mar"]
+    assert cmd[cmd.index("--model-store") + 1] == str((tmp_path / "store").resolve())
+    env = seen["env"]
+    assert isinstance(env, dict) and json.loads(env[serving.OVERRIDES_ENV])["threads"] >= 1
+
+
+def _state(tmp_path: Path, models: list[serving.ServedModel]) -> serving.ServerState:
+    from dataclasses import asdict
+
+    return serving.ServerState(pid=1, pgid=1, run_dir=str(tmp_path), model_name="affectlens", host="0.0.0.0",
+                               inference_port=8080, management_port=8081, metrics_port=8082, token_auth=False,
+                               started_at=0.0, ready_seconds=1.5, models=[asdict(m) for m in models])  # fmt: skip
+
+
+TWO_VERSIONS_AND_A_NAME = [
+    serving.ServedModel("affectlens", "0.2.0", "affectlens.mar", "/m/a"),
+    serving.ServedModel("canary", "0.3.0", "canary.mar", "/m/b"),
+    serving.ServedModel("affectlens", "0.3.0", "affectlens@0.3.0.mar", "/m/b", default=False),
+]
+
+
+def test_state_records_every_model_and_reads_an_old_file(tmp_path: Path) -> None:
+    state = _state(tmp_path, TWO_VERSIONS_AND_A_NAME)
+    state.write()
+    read = serving.ServerState.read(tmp_path)
+    assert read is not None and read.served_models == TWO_VERSIONS_AND_A_NAME
+    assert read.prediction_url == "http://127.0.0.1:8080/predictions/affectlens"  # the main one, as before
+    assert read.prediction_urls == ["http://127.0.0.1:8080/predictions/affectlens",
+                                    "http://127.0.0.1:8080/predictions/canary",
+                                    "http://127.0.0.1:8080/predictions/affectlens/0.3.0"]  # fmt: skip
+    data = json.loads((tmp_path / "server.json").read_text())
+    del data["models"]  # written before `--also` existed
+    (tmp_path / "server.json").write_text(json.dumps(data))
+    old = serving.ServerState.read(tmp_path)
+    assert old is not None and old.prediction_urls == ["http://127.0.0.1:8080/predictions/affectlens"]
+
+
+def test_serve_prints_each_prediction_url(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    commands._print_started(_state(tmp_path, TWO_VERSIONS_AND_A_NAME), foreground=False)
+    out, err = capsys.readouterr()
+    assert out.splitlines() == _state(tmp_path, TWO_VERSIONS_AND_A_NAME).prediction_urls
+    assert "3 models READY after 1.5 s" in err
+    assert "affectlens 0.3.0  http://127.0.0.1:8080/predictions/affectlens/0.3.0  (/m/b)" in err
+    commands._print_started(_state(tmp_path, TWO_VERSIONS_AND_A_NAME[:1]), foreground=True)
+    out, err = capsys.readouterr()
+    assert out == "http://127.0.0.1:8080/predictions/affectlens\n"
+    assert "model 'affectlens' READY" in err and "models:" not in err
+
+
+def test_wait_until_ready_waits_for_every_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from affectlens.serving import process
+
+    ready: set[tuple[str, str | None]] = {("affectlens", "0.2.0"), ("canary", "0.3.0")}
+    asked: list[tuple[str | None, str | None]] = []
+
+    def statuses(state: object, token: object, name: str | None = None, version: str | None = None) -> list[str]:
+        asked.append((name, version))
+        return ["READY"] if (name, version) in ready else ["UNLOADING"]
+
+    monkeypatch.setattr(process, "is_torchserve", lambda pid: True)
+    monkeypatch.setattr(process, "worker_statuses", statuses)
+    state = _state(tmp_path, TWO_VERSIONS_AND_A_NAME)
+    with pytest.raises(serving.ServerStartError, match=r"models were not READY.*affectlens/0\.3\.0: workers"):
+        process.wait_until_ready(state, timeout_s=0.05, poll_s=0.01)
+    assert ("affectlens", "0.3.0") in asked
+    ready.add(("affectlens", "0.3.0"))
+    assert process.wait_until_ready(state, timeout_s=5, poll_s=0.01) < 5
+
+
+def test_a_model_torchserve_could_not_load_stops_the_wait(tmp_path: Path) -> None:
+    from affectlens.serving import process
+
+    (tmp_path / "logs").mkdir()
+    (tmp_path / "logs" / "ts_log.log").write_text("WARN main org.pytorch.serve.ModelServer - Failed to load model: "
+                                                  "canary.mar\n")  # fmt: skip
+    with pytest.raises(serving.ServerStartError, match="could not load a model archive"):
+        process.check_logs_for_failure(tmp_path)

@@ -19,7 +19,7 @@ Evidently is pinned (``monitor`` extra): the combined HTML page uses its widget 
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -92,14 +92,15 @@ def _js_distance(ref_codes: np.ndarray, cur_codes: np.ndarray, k: int) -> float:
 
 def permutation_p_value(ref: Sequence[Any], cur: Sequence[Any], categorical: bool, seed: int = 0) -> float:
     """Share of random re-splits of the pooled rows whose statistic reaches the observed one (+1 smoothing)."""
+    stat: Callable[[np.ndarray, np.ndarray], float]
     if categorical:
         _, codes = np.unique(np.asarray([*ref, *cur], dtype=str), return_inverse=True)
         k = int(codes.max()) + 1 if len(codes) else 1
 
-        def stat(a: np.ndarray, b: np.ndarray) -> float:
+        def js(a: np.ndarray, b: np.ndarray) -> float:
             return _js_distance(a, b, k)
 
-        pooled = codes
+        stat, pooled = js, codes
     else:
         pooled = np.asarray([*ref, *cur], dtype=float)
         stat = _normed_wasserstein

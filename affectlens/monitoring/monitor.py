@@ -51,13 +51,12 @@ def _log(message: str) -> None:
 
 def _check_models(windows: list[Window], engine: Any) -> None:
     """Predictions of the two windows must come from one model: a model change is not traffic drift."""
-    engine_model = (engine.model_info.name, engine.model_info.version) if engine is not None else None
+    engine_model = (str(engine.model_info.name), str(engine.model_info.version))
     seen = {w.name: (w.models() if w.source == "scored" else {engine_model}) for w in windows}
-    models = set().union(*seen.values())
+    models: set[tuple[str, str]] = set().union(*seen.values())
     if len(models) > 1:
-        listed = "; ".join(
-            f"{name}: {', '.join(sorted('/'.join(map(str, m)) for m in ms))}" for name, ms in seen.items()
-        )
+        named = {name: ", ".join(sorted("/".join(m) for m in ms)) for name, ms in seen.items()}
+        listed = "; ".join(f"{name}: {text}" for name, text in named.items())
         raise MonitorInputError(
             f"the windows' predictions come from different models ({listed}): compare predictions of one model "
             "(re-score one file, pass raw texts, or --model the model that scored the file)"
@@ -100,7 +99,7 @@ def monitor(config: MonitorConfig, engine: Any = None) -> dict[str, Any]:
             score_window(window, engine, with_embeddings=want_embeddings)
     unknown = unknown_share_of(neural) if neural is not None else None
     with_irony = all(p.get("irony") is not None for w in windows for p in w.predictions)
-    groups = []
+    groups: list[dict[str, dict[str, Any]]] = []
     for window in windows:
         groups.append({
             "text": describe_texts(window.texts, unknown),

@@ -30,6 +30,7 @@ from affectlens.serving.archive import (
     build_archive,
     ensure_archive,
     read_model_card,
+    served_version,
 )
 from affectlens.serving.client import model_status, read_token, ready_workers
 from affectlens.serving.commands import cmd_archive, cmd_serve, cmd_stop, cmd_token, register_command
@@ -52,15 +53,15 @@ from affectlens.serving.server_config import (
     server_properties,
     write_server_files,
 )
-from affectlens.serving.state import ServerState
+from affectlens.serving.state import ServedModel, ServerState
 
 __all__ = [
     "DEFAULT_MODEL_NAME", "KEY_FILE", "LOG_LEVELS", "OVERRIDES_ENV", "RUN_DIR_ENV",
     "AlreadyRunningError", "ArchiveConfig", "ArchiveError", "NotRunningError", "PortInUseError", "ServeConfig",
-    "ServeError", "ServerStartError", "ServerState",
+    "ServeError", "ServedModel", "ServerStartError", "ServerState",
     "archive_files", "archive_fingerprint", "archive_is_current", "build_archive", "check_ports_free", "cmd_archive",
     "cmd_serve", "cmd_stop", "cmd_token", "default_model_dir", "default_model_store", "default_run_dir",
     "ensure_archive", "free_ports", "handler_path", "kill_group", "log4j_config", "metrics_config", "model_status",
-    "read_key_file", "read_model_card", "read_token", "ready_workers", "register_command", "server_processes",
-    "server_properties", "start_server", "stop_server", "wait_until_ready", "write_server_files",
+    "read_key_file", "read_model_card", "read_token", "ready_workers", "register_command", "served_version",
+    "server_processes", "server_properties", "start_server", "stop_server", "wait_until_ready", "write_server_files",
 ]  # fmt: skip

@@ -29,6 +29,9 @@ from affectlens.serving.protocol import DEFAULT_MODEL_NAME, MODEL_CARD
 
 log = logging.getLogger("affectlens.serving")
 
+NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.\-]*"  # TorchServe model names and versions (they go into URLs)
+_ARCHIVE_NAME_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.@\-]*"  # '@' joins a name and a version: never in a name
+
 
 @dataclass(frozen=True)
 class ArchiveConfig:
@@ -38,6 +41,7 @@ class ArchiveConfig:
     model_store: Path = field(default_factory=default_model_store)
     model_name: str = DEFAULT_MODEL_NAME
     version: str | None = None  # None: the model card's version
+    archive_name: str | None = None  # file name (without .mar) in the store; None: the model name
     variants: tuple[str, ...] = ()  # () = int8 if the model has it, else fp32 (CPU serving)
     batch_size: int = 16
     max_batch_delay_ms: int = 1  # a lone request waits this long for company: keep it small
@@ -46,8 +50,13 @@ class ArchiveConfig:
     handler: Mapping[str, Any] = field(default_factory=dict)  # the handler section (mode, limits, threads)
 
     def __post_init__(self) -> None:
-        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.\-]*", self.model_name):
+        if not re.fullmatch(NAME_PATTERN, self.model_name):
             raise ConfigError(f"model name {self.model_name!r}: use letters, digits, '_', '-' and '.'")
+        if self.version is not None and (not re.fullmatch(NAME_PATTERN, self.version) or ".." in self.version):
+            raise ConfigError(f"model version {self.version!r}: use letters, digits, '_', '-' and '.' (e.g. 0.3.0)")
+        stem = self.archive_stem
+        if not re.fullmatch(_ARCHIVE_NAME_PATTERN, stem) or ".." in stem:  # TorchServe refuses '..' in a file name
+            raise ConfigError(f"archive name {stem!r}: use letters, digits, '_', '-', '.' and '@' (no '..')")
         for name in ("batch_size", "workers", "response_timeout_s"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name.replace('_', '-')} must be at least 1")
@@ -55,8 +64,12 @@ class ArchiveConfig:
             raise ConfigError("max-batch-delay must be at least 1 millisecond")
 
     @property
+    def archive_stem(self) -> str:
+        return self.archive_name or self.model_name
+
+    @property
     def archive_path(self) -> Path:
-        return Path(self.model_store) / f"{self.model_name}.mar"
+        return Path(self.model_store) / f"{self.archive_stem}.mar"
 
     def model_config(self) -> dict[str, Any]:
         """The archive's model config YAML (TorchServe reads the camelCase keys; the handler its section)."""
@@ -76,6 +89,13 @@ def read_model_card(model_dir: Path) -> dict[str, Any]:
     if not path.is_file():
         raise ModelNotFoundError(f"{path} not found: point --model at a folder made by `affectlens export`")
     return dict(json.loads(path.read_text(encoding="utf-8")))
+
+
+def served_version(config: ArchiveConfig) -> str:
+    """The version TorchServe serves the archive under: the one given, else the model card's."""
+    if config.version:
+        return config.version
+    return str(read_model_card(Path(config.model_dir)).get("version") or "0.0.0")
 
 
 def archive_files(config: ArchiveConfig) -> tuple[dict[str, Path], dict[str, Any]]:
@@ -127,7 +147,7 @@ def archive_fingerprint(config: ArchiveConfig) -> str:
 
 def build_info_path(config: ArchiveConfig) -> Path:
     """Where the build record (fingerprint, files, model config) of the archive is kept."""
-    return Path(config.model_store) / f"{config.model_name}.build.json"
+    return Path(config.model_store) / f"{config.archive_stem}.build.json"
 
 
 def archive_is_current(config: ArchiveConfig) -> bool:
@@ -147,7 +167,7 @@ def build_archive(config: ArchiveConfig) -> Path:
     import yaml
 
     files, card = archive_files(config)
-    version = config.version or str(card.get("version") or "0.0.0")
+    version = served_version(config)
     store = Path(config.model_store)
     store.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()

@@ -40,22 +40,26 @@ def http_get(url: str, token: str | None, timeout: float = 3.0) -> tuple[int, by
         return int(exc.code), exc.read()
 
 
-def model_status(state: ServerState, token: str | None = None) -> list[dict[str, Any]]:
-    """``GET /models/<name>`` on the management API (the model's versions with their workers)."""
+def model_status(state: ServerState, token: str | None = None, name: str | None = None,
+                 version: str | None = None) -> list[dict[str, Any]]:  # fmt: skip
+    """``GET /models/<name>[/<version>]`` on the management API: the model's default version (or the version
+    asked for) with its workers. ``name`` defaults to the main model."""
     if token is None and state.token_auth:
         token = read_token(Path(state.run_dir), "management")
-    code, body = http_get(f"{state.management_url}/models/{state.model_name}", token)
+    path = f"/models/{name or state.model_name}" + (f"/{version}" if version else "")
+    code, body = http_get(f"{state.management_url}{path}", token)
     if code != 200:
-        raise ServeError(f"management API answered {code}: {body[:300]!r}")
+        raise ServeError(f"management API answered {code} for {path}: {body[:300]!r}")
     data = json.loads(body)
     return list(data) if isinstance(data, list) else [data]
 
 
-def worker_statuses(state: ServerState, token: str | None = None) -> list[str]:
-    """The status of each worker of the model (READY, UNLOADING, ...)."""
-    return [str(w.get("status")) for v in model_status(state, token) for w in v.get("workers", [])]
+def worker_statuses(state: ServerState, token: str | None = None, name: str | None = None,
+                    version: str | None = None) -> list[str]:  # fmt: skip
+    """The status of each worker of the model (READY, UNLOADING, ...); the main model unless ``name`` is given."""
+    return [str(w.get("status")) for v in model_status(state, token, name, version) for w in v.get("workers", [])]
 
 
 def ready_workers(state: ServerState) -> int:
-    """How many workers of the model are READY (the health check; /ping says Healthy before the model loads)."""
+    """How many workers of the main model are READY (the health check; /ping says Healthy before it loads)."""
     return worker_statuses(state).count("READY")

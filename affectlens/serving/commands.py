@@ -5,17 +5,26 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from affectlens.config import EngineOptions, add_engine_arguments
-from affectlens.serving.archive import ArchiveConfig, build_info_path, ensure_archive
+from affectlens.config import EngineOptions, add_engine_arguments, auto_threads
+from affectlens.errors import ConfigError, ModelNotFoundError
+from affectlens.serving.archive import (
+    NAME_PATTERN,
+    ArchiveConfig,
+    build_info_path,
+    ensure_archive,
+    read_model_card,
+)
 from affectlens.serving.client import read_token
 from affectlens.serving.paths import RUN_DIR_ENV, default_run_dir, run_dir_or_default
 from affectlens.serving.process import start_server, stop_server
-from affectlens.serving.protocol import DEFAULT_MODEL_NAME
+from affectlens.serving.protocol import DEFAULT_MODEL_NAME, MODEL_CARD
 from affectlens.serving.server_config import (
     DEFAULT_HOST,
     DEFAULT_INFERENCE_PORT,
@@ -71,6 +80,60 @@ def archive_config(args: argparse.Namespace) -> ArchiveConfig:
     return ArchiveConfig(**kwargs)
 
 
+ALSO_SYNTAX = "NAME=DIR or NAME:VERSION=DIR"
+
+
+def parse_also(value: str) -> tuple[str, str | None, Path]:
+    """``--also NAME[:VERSION]=DIR`` -> (name, version or None, model folder); the folder must hold a model card."""
+    target, sep, folder = value.partition("=")
+    name, colon, version = target.partition(":")
+    if not sep or not folder.strip():
+        raise ConfigError(f"--also {value!r}: expected {ALSO_SYNTAX} (e.g. --also canary=./my-model)")
+    for what, text in (("name", name), ("version", version)):
+        if (what == "name" or colon) and not re.fullmatch(NAME_PATTERN, text):
+            raise ConfigError(f"--also {value!r}: the model {what} {text!r} must start with a letter or digit and "
+                              f"hold only letters, digits, '_', '-' and '.' ({ALSO_SYNTAX})")  # fmt: skip
+    model_dir = Path(folder).expanduser().resolve()
+    if not model_dir.is_dir():
+        raise ModelNotFoundError(f"--also {value!r}: the model folder {model_dir} does not exist")
+    if not (model_dir / MODEL_CARD).is_file():
+        raise ModelNotFoundError(f"--also {value!r}: {model_dir} is not a model folder (no {MODEL_CARD}); make "
+                                 "one with `affectlens export` or `affectlens adapt`")  # fmt: skip
+    return name, version if colon else None, model_dir
+
+
+def also_configs(values: list[str] | None, main: ArchiveConfig) -> tuple[ArchiveConfig, ...]:
+    """One archive per ``--also``, with the main archive's settings (workers, batching, variants, store). A name
+    already served needs a version (a second version of it, archived as ``<name>@<version>.mar``)."""
+    out: list[ArchiveConfig] = []
+    names = {main.model_name}
+    for value in values or ():
+        name, version, model_dir = parse_also(value)
+        stem = None
+        if name in names:
+            if version is None:
+                card = read_model_card(model_dir).get("version") or "VERSION"
+                raise ConfigError(f"--also {value!r}: model name {name!r} is already served; to serve {model_dir} as "
+                                  f"a second version of it write --also {name}:{card}={model_dir}, or give it "
+                                  "another name")  # fmt: skip
+            stem = f"{name}@{version}"
+        names.add(name)
+        config = replace(main, model_dir=model_dir, model_name=name, version=version, archive_name=stem)
+        card_version = str(read_model_card(model_dir).get("version") or "")
+        if version is not None and version != card_version:
+            log.warning("%s is served as %s version %s, but its predictions report the model card's version %s",
+                        model_dir, name, version, card_version or "(none)")  # fmt: skip
+        out.append(config)
+    return tuple(out)
+
+
+def _threads_for(archives: tuple[ArchiveConfig, ...], overrides: dict[str, Any]) -> dict[str, Any]:
+    """With several models, automatic threads share the cores among all their workers (not per model)."""
+    if len(archives) > 1 and not overrides.get("threads"):
+        overrides = {**overrides, "threads": auto_threads(sum(a.workers for a in archives))}
+    return overrides
+
+
 SAMPLE_FILE = "samples/predictions.jsonl"  # under the run directory, when --sample-file is not given
 
 
@@ -105,12 +168,14 @@ def serve_config(args: argparse.Namespace) -> ServeConfig:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("listening on %s: the server is reachable from other machines; keep token auth on", args.host)
     run_dir = run_dir_or_default(args.run_dir)
+    main = archive_config(args)
+    also = also_configs(getattr(args, "also", None), main)
     return ServeConfig(
-        run_dir=run_dir, archive=archive_config(args), host=args.host,
+        run_dir=run_dir, archive=main, also=also, host=args.host,
         inference_port=args.inference_port, management_port=args.management_port, metrics_port=args.metrics_port,
         token_auth=not args.no_token_auth, token_expiration_min=args.token_expiration,
         max_request_size=args.max_request_size, log_level=args.log_level, system_metrics=args.system_metrics,
-        ready_timeout_s=args.timeout, handler_overrides=handler_overrides(args, run_dir),
+        ready_timeout_s=args.timeout, handler_overrides=_threads_for((main, *also), handler_overrides(args, run_dir)),
     )  # fmt: skip
 
 
@@ -125,21 +190,26 @@ def cmd_archive(args: argparse.Namespace) -> int:
 
 
 def _print_started(state: ServerState, foreground: bool) -> None:
-    """The prediction URL on stdout (for scripts); how to call, watch and stop it on stderr."""
+    """The prediction URLs on stdout, the main model's first (for scripts); how to call, watch and stop the
+    server on stderr."""
     run_dir = "" if Path(state.run_dir) == default_run_dir() else f" --run-dir {state.run_dir}"
     auth = f'-H "Authorization: Bearer $(affectlens token{run_dir})" ' if state.token_auth else ""
-    print(state.prediction_url, flush=True)
-    print(
-        f"affectlens: model {state.model_name!r} READY after {state.ready_seconds:.1f} s "
-        f"(TorchServe pid {state.pid}, run directory {state.run_dir})\n"
-        f"  try:     curl -s {auth}-H 'Content-Type: application/json' -d '{{\"text\": \"I love it\"}}' "
-        f"{state.prediction_url}\n"
-        f"  metrics: {state.metrics_url}   management: {state.management_url}\n"
-        f"  logs:    {state.run_dir}/logs\n"
-        + ("  stop:    Ctrl-C" if foreground else f"  stop:    affectlens stop{run_dir}"),
-        file=sys.stderr,
-        flush=True,
-    )
+    urls, models = state.prediction_urls, state.served_models
+    print("\n".join(urls), flush=True)
+    what = f"model {state.model_name!r}" if len(models) == 1 else f"{len(models)} models"
+    lines = [f"affectlens: {what} READY after {state.ready_seconds:.1f} s (TorchServe pid {state.pid}, run directory "
+             f"{state.run_dir})"]  # fmt: skip
+    if len(models) > 1:
+        width = max(len(f"{m.name} {m.version}") for m in models)
+        lines += [f"  {'models:' if i == 0 else '':9}{f'{m.name} {m.version}':{width}}  {url}  ({m.model_dir})"
+                  for i, (m, url) in enumerate(zip(models, urls, strict=True))]  # fmt: skip
+    lines += [
+        f"  try:     curl -s {auth}-H 'Content-Type: application/json' -d '{{\"text\": \"I love it\"}}' {urls[0]}",
+        f"  metrics: {state.metrics_url}   management: {state.management_url}",
+        f"  logs:    {state.run_dir}/logs",
+        "  stop:    Ctrl-C" if foreground else f"  stop:    affectlens stop{run_dir}",
+    ]
+    print("\n".join(lines), file=sys.stderr, flush=True)
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -188,7 +258,11 @@ def _add_serve_options(p: argparse.ArgumentParser) -> None:
     _add_run_dir(p)
     add_archive_options(p)
     p.add_argument("--foreground", action="store_true", help="stay attached; Ctrl-C stops the server")
-    p.add_argument("--rebuild", action="store_true", help="rebuild the model archive first")
+    p.add_argument("--rebuild", action="store_true", help="rebuild the model archives first")
+    p.add_argument("--also", action="append", default=None, metavar="NAME[:VERSION]=DIR",
+                   help="serve another model folder next to the main one (repeatable): NAME=DIR at "
+                        "/predictions/NAME (version from its card), NAME:VERSION=DIR as a version of a served "
+                        "name at /predictions/NAME/VERSION; same workers, batching and engine options")  # fmt: skip
     p.add_argument("--host", default=DEFAULT_HOST, help="address for all three APIs (default: %(default)s)")
     p.add_argument("--inference-port", type=int, default=DEFAULT_INFERENCE_PORT, help="(default: %(default)s)")
     p.add_argument("--management-port", type=int, default=DEFAULT_MANAGEMENT_PORT, help="(default: %(default)s)")

@@ -1,4 +1,4 @@
-"""TorchServe's life cycle: check ports, start, wait until the model's worker is READY, stop.
+"""TorchServe's life cycle: check ports, start, wait until a worker of every model is READY, stop.
 
 ``torchserve --start`` exits 0 even when a port is taken, so ports are checked before the start and the logs
 are watched while waiting. ``/ping`` says Healthy before the model has loaded: readiness is a READY worker on
@@ -18,7 +18,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import replace
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from affectlens import errors
@@ -38,6 +38,7 @@ _FATAL_PATTERNS = (
      "TorchServe could not bind a port (already in use); choose other ports"),
     (re.compile(r"affectlens handler failed to initialize"), errors.ServerStartError,
      "the model failed to load in the worker"),
+    (re.compile(r"Failed to load model"), errors.ServerStartError, "TorchServe could not load a model archive"),
 )  # fmt: skip
 
 
@@ -165,8 +166,18 @@ def check_logs_for_failure(run_dir: Path) -> None:
 
 
 # -- start, wait, stop -----------------------------------------------------------------------------
+def _not_ready(state: ServerState, token: str | None) -> list[str]:
+    """The served models (``name`` or ``name/version``) without a READY worker yet, with their workers' status."""
+    waiting = []
+    for model in state.served_models:
+        statuses = worker_statuses(state, token, model.name, model.version or None)
+        if "READY" not in statuses:
+            waiting.append(f"{model.name}/{model.version or 'default'}: workers {statuses}")
+    return waiting
+
+
 def wait_until_ready(state: ServerState, timeout_s: float, poll_s: float = 0.25) -> float:
-    """Wait until a worker of the model is READY on the management API; returns the seconds waited."""
+    """Wait until every served model has a READY worker on the management API; returns the seconds waited."""
     start = time.monotonic()
     run_dir = Path(state.run_dir)
     last = "the server has not answered yet"
@@ -177,21 +188,32 @@ def wait_until_ready(state: ServerState, timeout_s: float, poll_s: float = 0.25)
         check_logs_for_failure(run_dir)
         try:
             token = read_token(run_dir, "management") if state.token_auth else None
-            statuses = worker_statuses(state, token)
-            if "READY" in statuses:
+            waiting = _not_ready(state, token)
+            if not waiting:
                 return time.monotonic() - start
-            last = f"workers: {statuses}"
+            last = "; ".join(waiting)
         except (errors.NotRunningError, OSError, errors.ServeError, ValueError) as exc:
             last = str(exc)
         if time.monotonic() - start > timeout_s:
-            raise errors.ServerStartError(
-                f"the model was not READY after {timeout_s:.0f} s ({last}):\n{log_tail(run_dir)}"
-            )
+            what = "the model was" if len(state.served_models) == 1 else "the models were"
+            raise errors.ServerStartError(f"{what} not READY after {timeout_s:.0f} s ({last}):\n{log_tail(run_dir)}")
         time.sleep(poll_s)
 
 
+def _ensure_archives(config: ServeConfig, rebuild: bool) -> None:
+    """Bring every served archive up to date (each has its own fingerprint: only changed ones are rebuilt)."""
+    for archive in config.archives:
+        try:
+            ensure_archive(archive, force=rebuild)
+        except PermissionError as exc:
+            if rebuild or not archive.archive_path.is_file():
+                raise errors.ArchiveError(f"cannot write the model archive: {exc}") from None
+            log.warning("%s looks out of date but %s is read-only: serving it as it is", archive.archive_path,
+                        archive.model_store)  # fmt: skip
+
+
 def _prepare(config: ServeConfig, check_ports: bool, rebuild: bool) -> tuple[ServeConfig, dict[str, Path]]:
-    """Refuse a second server, check ports, pick gRPC ports, bring the archive up to date, write the files."""
+    """Refuse a second server, check ports, pick gRPC ports, bring the archives up to date, write the files."""
     run_dir = config.run_dir
     previous = ServerState.read(run_dir)
     if previous is not None and is_torchserve(previous.pid):
@@ -202,13 +224,7 @@ def _prepare(config: ServeConfig, check_ports: bool, rebuild: bool) -> tuple[Ser
     if config.grpc_ports is None:
         grpc = free_ports(2, config.host)
         config = replace(config, grpc_ports=(grpc[0], grpc[1]))
-    try:
-        ensure_archive(config.archive, force=rebuild)
-    except PermissionError as exc:
-        if rebuild or not config.archive.archive_path.is_file():
-            raise errors.ArchiveError(f"cannot write the model archive: {exc}") from None
-        log.warning("%s looks out of date but %s is read-only: serving it as it is", config.archive.archive_path,
-                    config.archive.model_store)  # fmt: skip
+    _ensure_archives(config, rebuild)
     paths = write_server_files(config)
     for stale in (run_dir / KEY_FILE, run_dir / STATE_FILE, run_dir / "tmp" / PID_FILE):
         stale.unlink(missing_ok=True)
@@ -230,7 +246,9 @@ def _launch(config: ServeConfig, paths: dict[str, Path], foreground: bool) -> su
     cmd = [
         sys.executable, "-m", "ts.model_server", "--start", "--ncs",
         "--ts-config", str(paths["config"]), "--model-store", str(Path(config.archive.model_store).resolve()),
-        "--models", f"{config.model_name}={config.archive.archive_path.name}", "--log-config", str(paths["log_config"]),
+        "--log-config", str(paths["log_config"]),
+        # one name=file per archive: two versions of one name are two entries (the first is the default version)
+        "--models", *(f"{a.model_name}={a.archive_path.name}" for a in config.archives),
     ]  # fmt: skip
     if not config.token_auth:
         cmd.append("--disable-token-auth")
@@ -262,19 +280,20 @@ def _frontend_pid(run_dir: Path, launcher: subprocess.Popen[bytes], timeout_s: f
 
 def start_server(config: ServeConfig, *, foreground: bool = False, check_ports: bool = True,
                  rebuild: bool = False) -> tuple[ServerState, subprocess.Popen[bytes] | None]:  # fmt: skip
-    """Start TorchServe for the model and wait until it is READY. Returns the state (and, in foreground mode,
+    """Start TorchServe for the models and wait until each is READY. Returns the state (and, in foreground mode,
     the launcher process to wait on). On any failure the half-started server is stopped."""
     require_serve_extra()
     run_dir = Path(config.run_dir).resolve()
     run_dir.mkdir(parents=True, exist_ok=True)
     config, paths = _prepare(replace(config, run_dir=run_dir), check_ports, rebuild)
+    models = [asdict(m) for m in config.served_models()]
     started = time.time()
     launcher = _launch(config, paths, foreground)
     pid = _frontend_pid(run_dir, launcher)
     state = ServerState(
         pid=pid, pgid=launcher.pid, run_dir=str(run_dir), model_name=config.model_name, host=config.host,
         inference_port=config.inference_port, management_port=config.management_port,
-        metrics_port=config.metrics_port, token_auth=config.token_auth, started_at=started,
+        metrics_port=config.metrics_port, token_auth=config.token_auth, started_at=started, models=models,
     )  # fmt: skip
     state.write()
     try:

@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from affectlens.errors import ConfigError
-from affectlens.serving.archive import ArchiveConfig
+from affectlens.serving.archive import ArchiveConfig, served_version
 from affectlens.serving.paths import default_run_dir
 from affectlens.serving.protocol import HANDLER_METRICS
+from affectlens.serving.state import ServedModel
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_INFERENCE_PORT, DEFAULT_MANAGEMENT_PORT, DEFAULT_METRICS_PORT = 8080, 8081, 8082
@@ -35,6 +36,8 @@ class ServeConfig:
 
     run_dir: Path = field(default_factory=default_run_dir)
     archive: ArchiveConfig = field(default_factory=ArchiveConfig)
+    # more archives served next to the main one (``serve --also``): other names, or other versions of a name
+    also: tuple[ArchiveConfig, ...] = ()
     host: str = DEFAULT_HOST
     inference_port: int = DEFAULT_INFERENCE_PORT
     management_port: int = DEFAULT_MANAGEMENT_PORT
@@ -61,6 +64,23 @@ class ServeConfig:
             raise ConfigError(f"log level must be one of {', '.join(LOG_LEVELS)}")
         if self.max_request_size < 1024 or self.token_expiration_min < 1:
             raise ConfigError("max-request-size must be >= 1024 bytes and token expiration >= 1 minute")
+        if self.also:
+            check_models(self.archives)
+
+    @property
+    def archives(self) -> tuple[ArchiveConfig, ...]:
+        """Every archive served, the main one first."""
+        return (self.archive, *self.also)
+
+    def served_models(self) -> tuple[ServedModel, ...]:
+        """Name, version (reads the model cards), archive file and folder of each archive, the main one first."""
+        seen: set[str] = set()
+        out = []
+        for archive in self.archives:
+            out.append(ServedModel(archive.model_name, served_version(archive), archive.archive_path.name,
+                                   str(archive.model_dir), default=archive.model_name not in seen))  # fmt: skip
+            seen.add(archive.model_name)
+        return tuple(out)
 
     @property
     def model_name(self) -> str:
@@ -73,6 +93,27 @@ class ServeConfig:
     @property
     def prediction_url(self) -> str:
         return f"{self.url(self.inference_port)}/predictions/{self.model_name}"
+
+
+def check_models(archives: tuple[ArchiveConfig, ...]) -> None:
+    """Several archives in one server: one model store, one archive file each, each name+version once."""
+    stores = {Path(a.model_store).resolve() for a in archives}
+    if len(stores) > 1:
+        raise ConfigError(f"all served archives must be in one model store, got {', '.join(map(str, sorted(stores)))}")
+    files: dict[str, ArchiveConfig] = {}
+    served: dict[tuple[str, str], ArchiveConfig] = {}
+    for archive in archives:
+        other = files.setdefault(archive.archive_path.name, archive)
+        if other is not archive:
+            raise ConfigError(f"{archive.model_dir} and {other.model_dir} would both be archived as "
+                              f"{archive.archive_path.name}: give one another archive_name")  # fmt: skip
+        key = (archive.model_name, served_version(archive))
+        other = served.setdefault(key, archive)
+        if other is not archive:
+            raise ConfigError(
+                f"model {key[0]!r} version {key[1]} is served twice ({other.model_dir} and {archive.model_dir}): "
+                f"give the second one another version (--also {key[0]}:VERSION=DIR) or another name"
+            )
 
 
 def _escape_property(value: str) -> str:

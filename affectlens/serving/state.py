@@ -4,10 +4,28 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 STATE_FILE = "server.json"
+
+
+@dataclass(frozen=True)
+class ServedModel:
+    """One model archive of a server: TorchServe's name and version, the archive file and the model folder.
+    ``default``: the first version given of its name (answers ``/predictions/<name>``)."""
+
+    name: str
+    version: str
+    archive: str
+    model_dir: str
+    default: bool = True
+
+    @property
+    def path(self) -> str:
+        """The prediction path: ``/predictions/<name>``, or ``/predictions/<name>/<version>`` for a second version."""
+        return f"/predictions/{self.name}" if self.default else f"/predictions/{self.name}/{self.version}"
 
 
 @dataclass
@@ -25,6 +43,15 @@ class ServerState:
     token_auth: bool
     started_at: float
     ready_seconds: float | None = None
+    models: list[dict[str, Any]] = field(default_factory=list)  # every ServedModel, the main one first
+
+    @property
+    def served_models(self) -> list[ServedModel]:
+        """The served models (the main one first); a state written before there were several: the main one."""
+        if not self.models:
+            return [ServedModel(self.model_name, "", f"{self.model_name}.mar", "")]
+        names = ServedModel.__dataclass_fields__
+        return [ServedModel(**{k: v for k, v in m.items() if k in names}) for m in self.models]
 
     @property
     def _client_host(self) -> str:
@@ -34,7 +61,16 @@ class ServerState:
 
     @property
     def prediction_url(self) -> str:
-        return f"http://{self._client_host}:{self.inference_port}/predictions/{self.model_name}"
+        return f"{self.inference_url}/predictions/{self.model_name}"
+
+    @property
+    def inference_url(self) -> str:
+        return f"http://{self._client_host}:{self.inference_port}"
+
+    @property
+    def prediction_urls(self) -> list[str]:
+        """One prediction URL per served model, the main one first."""
+        return [f"{self.inference_url}{m.path}" for m in self.served_models]
 
     @property
     def management_url(self) -> str:
