@@ -234,7 +234,10 @@ def run(args: argparse.Namespace) -> int:
 
 def register_command(sub: Any, name: str, help_text: str) -> None:
     """Add ``affectlens compare`` (called by :mod:`affectlens.cli`)."""
-    p = sub.add_parser(name, help=help_text, description=__doc__.splitlines()[0] if __doc__ else None)
+    p = sub.add_parser(
+        name, help=help_text, description=__doc__.splitlines()[0] if __doc__ else None,
+        epilog="The engine flags (--neural-only, --lexicon-only, --no-parser, ...) apply to both models.",
+    )  # fmt: skip
     p.add_argument("data", metavar="DATA", help="labelled JSONL/CSV/TSV/Parquet file or Label Studio JSON export")
     p.add_argument("--model-a", default=None, metavar="DIR", help="model folder A (default / omitted: the shipped one)")
     p.add_argument("--model-b", default=None, metavar="DIR", help="model folder B (default / omitted: the shipped one)")
