@@ -61,6 +61,9 @@ class FakeSession:
     def get_inputs(self) -> list[Any]:
         return [types.SimpleNamespace(name=n) for n in ("input_ids", "attention_mask")]
 
+    def get_outputs(self) -> list[Any]:
+        return [types.SimpleNamespace(name="logits")]
+
     def run(self, names: list[str], feeds: dict[str, np.ndarray]) -> list[np.ndarray]:
         return [np.zeros((feeds["input_ids"].shape[0], NUM_OUTPUTS), dtype=np.float32)]
 

@@ -113,13 +113,7 @@ def monitor(config: MonitorConfig, engine: Any = None) -> dict[str, Any]:
         "drift_detected": any(r.drifted for r in results),
         "reference": windows[0].describe(),
         "current": windows[1].describe(),
-        "groups": {
-            g: {
-                "checks": sum(r.group == g for r in results),
-                "drifted": sum(r.group == g and r.drifted for r in results),
-            }
-            for g in ("text", "prediction", "embedding")
-        },
+        "groups": {g: _group(results, g) for g in ("text", "prediction", "embedding")},
         "checks": [r.to_dict() for r in results],
         "skipped_checks": _skipped_checks(neural, config, embeddings is not None),
         "report": config.html_path,
