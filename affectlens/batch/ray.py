@@ -224,11 +224,18 @@ class _RayJob:
         self.formatter = Formatter("jsonl" if self.with_json else "parquet", options.keep)
 
     def run(self, ray: Any, actors: int, threads: int, cpus: float, batch_size: int, progress: bool) -> BatchSummary:
-        ds, input_types = self._read(ray)
-        schema = _output_schema(self.formatter, input_types, self.with_json)
+        # Ray's readers copy the current DataContext into the dataset: preserve_order must be set before reading
+        # (set afterwards it does not apply, and rows come out of order whenever an actor finishes early).
         ctx = ray.data.DataContext.get_current()
         old_order, old_bars = ctx.execution_options.preserve_order, ctx.enable_progress_bars
         ctx.execution_options.preserve_order, ctx.enable_progress_bars = True, progress
+        try:
+            ds, input_types = self._read(ray)
+        finally:
+            ctx.execution_options.preserve_order, ctx.enable_progress_bars = old_order, old_bars
+        ds.context.execution_options.preserve_order = True
+        ds.context.enable_progress_bars = progress
+        schema = _output_schema(self.formatter, input_types, self.with_json)
         summary = BatchSummary(input=self.path, output=self.out, errors_file=None, workers=actors,
                                scorer=f"ray:{describe_scorer(self.factory)}")  # fmt: skip
         t0 = time.monotonic()
@@ -256,8 +263,6 @@ class _RayJob:
                 "JSON/CSV lines and invalid UTF-8: the local engine (without --engine ray) reports such rows "
                 "one by one in the errors file"
             ) from exc
-        finally:
-            ctx.execution_options.preserve_order, ctx.enable_progress_bars = old_order, old_bars
         summary.finish_timing(time.monotonic() - t0, summary.rows)
         return summary
 
