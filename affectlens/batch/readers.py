@@ -287,6 +287,18 @@ def parquet_input_types(schema: Any, options: ReadOptions) -> dict[str, Any]:
     return types
 
 
+def usable_records(reader: Reader, skipped: dict[str, int]) -> Iterator[Record]:
+    """The reader's records with a non-blank text; every other row is counted in ``skipped`` by its reason
+    (its error code, or ``empty_text``). For commands that read texts to analyse rather than to score."""
+    for record, _ in reader.records():
+        if record.error is not None:
+            skipped[record.error[0]] = skipped.get(record.error[0], 0) + 1
+        elif not isinstance(record.text, str) or not record.text.strip():
+            skipped["empty_text"] = skipped.get("empty_text", 0) + 1
+        else:
+            yield record
+
+
 def open_reader(path: str | os.PathLike[str], options: ReadOptions, fmt: str | None = None) -> Reader:
     fmt = fmt or format_of(path)
     cls = {"jsonl": JsonlReader, "csv": CsvReader, "parquet": ParquetReader}[fmt]

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from affectlens.batch.readers import format_of, open_reader
+from affectlens.batch.readers import format_of, open_reader, usable_records
 from affectlens.batch.types import ReadOptions
 from affectlens.errors import AffectlensError
 from affectlens.labels import SENTIMENT_LABELS
@@ -122,13 +122,8 @@ def _rows(path: Path, text_field: str, label_field: str, skipped: Counter[str]) 
         reader = open_reader(path, options, fmt)
     except AffectlensError as exc:
         raise DomainInputError(exc.message) from None
-    for record, _ in reader.records():
-        if record.error is not None:
-            skipped[record.error[0]] += 1
-        elif not isinstance(record.text, str) or not record.text.strip():
-            skipped["empty_text"] += 1
-        else:
-            yield int(record.line or 0), record.text, record.keep[0]
+    for record in usable_records(reader, skipped):
+        yield int(record.line or 0), record.text, record.keep[0]
 
 
 def _is_json_list(path: Path) -> bool:

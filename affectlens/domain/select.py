@@ -31,7 +31,7 @@ from typing import IO, Any
 
 import numpy as np
 
-from affectlens.batch.readers import format_of, open_reader
+from affectlens.batch.readers import format_of, open_reader, usable_records
 from affectlens.batch.types import ReadOptions
 from affectlens.config import EngineOptions, add_engine_arguments
 from affectlens.domain import label_studio
@@ -147,14 +147,9 @@ def read_texts(path: str | Path, text_field: str, what: str, skipped: Counter[st
         raise _field_hint(path, fmt, text_field, what)
     found = 0
     reader = open_reader(path, ReadOptions(text_field=text_field, id_field=None), fmt)
-    for record, _ in reader.records():
-        if record.error is not None:
-            skipped[record.error[0]] += 1
-        elif not isinstance(record.text, str) or not record.text.strip():
-            skipped["empty_text"] += 1
-        else:
-            found += 1
-            yield int(record.line or 0), record.text
+    for record in usable_records(reader, skipped):
+        found += 1
+        yield int(record.line or 0), record.text
     if not found and skipped.get("missing_field"):
         raise _field_hint(path, fmt, text_field, what)
 
