@@ -7,7 +7,7 @@ EXTRAS ?= cpu,train,serve,dist,monitor,domain,dev
 DATA ?= ../shared/data
 RUN ?= runs/finetune
 BASE ?= affectlens/default_model/hf
-MODEL_VERSION ?= 0.3.0
+MODEL_VERSION ?= 0.4.0
 export HF_HUB_OFFLINE := 1
 
 .DEFAULT_GOAL := help
@@ -58,10 +58,11 @@ stop: install ## stop the server started by `make serve`
 bench: install ## benchmarks (ratios measured side by side in one run)
 	$(BIN)/python bench/run_all.py
 
-model: install ## retrain the default model from the shipped weights (one stage, ~45 min on 2 cores), export, calibrate
+model: install ## retrain the default model from the shipped weights (one stage, ~30 min on 2 cores), export, calibrate
 	$(BIN)/affectlens train --data-dir $(DATA) --output-dir $(RUN) --base-model $(BASE) \
-		--epochs 0.6 --learning-rate 4e-5 --warmup-ratio 0.06 --emotion-loss-weight 0.6 --eval-every 750 \
-		--irony --input-form emoji-text-v1 --augment --behaviour-fit
+		--epochs 0.3 --learning-rate 2e-5 --warmup-ratio 0.06 --emotion-loss-weight 0.6 --eval-every 600 \
+		--irony --irony-loss-weight 1.0 --input-form emoji-text-v1 --augment --behaviour-fit \
+		--oversample financial-phrasebank=3 --oversample tweeteval-irony=3
 	$(BIN)/affectlens export $(RUN)/best -o $(RUN)/model --data-dir $(DATA) --no-fp16 --version $(MODEL_VERSION)
 	$(BIN)/affectlens calibrate --model $(RUN)/model --holdout $(RUN)/holdout.jsonl
 	@echo "evaluate it (make evaluate MODEL=$(RUN)/model), then ship it: make ship RUN=$(RUN)"

@@ -33,6 +33,7 @@ OPTIONS: Mapping[str, tuple[str, str]] = {
     "emoji": ("lexicon", "use_emoji"),
     "max_chars": ("engine", "max_chars"),
     "explain_max_tokens": ("engine", "explain_max_tokens"),
+    "identity_neutral": ("neural", "identity_neutral"),
 }
 
 
@@ -113,7 +114,8 @@ def load(mode: str = "hybrid", model: str | Path | None = None, **options: Any) 
     """An ``Analyzer`` for ``mode`` (hybrid, neural, lexicon) and a model folder (None: the shipped model).
 
     ``options``: provider ("auto", "cpu", "cuda"), threads, onnx_file, nrc, parser, emoji (bools: which lexicon
-    parts run), max_chars, explain_max_tokens, batch_size (texts per engine call in ``pipe``). The engine (the
+    parts run), identity_neutral (bool: protected-attribute words neutralized for the network, default True),
+    max_chars, explain_max_tokens, batch_size (texts per engine call in ``pipe``). The engine (the
     loaded model) is built once per set of engine options and shared by every analyzer that asks for it.
     """
     batch_size = int(options.pop("batch_size", DEFAULT_BATCH_SIZE))

@@ -30,6 +30,7 @@ from affectlens.ensemble import (
     fit_temperature,
     stacker_features,
 )
+from affectlens.evidence import evidence_names
 from affectlens.labels import EMOTION_LABELS, EMOTION_SLICE, IRONY_INDEX, NUM_SENTIMENT
 from affectlens.lexicons import LexiconConfig, LexiconPipeline
 from affectlens.lexicons.features import FEATURE_NAMES, FEATURE_VERSION
@@ -63,12 +64,27 @@ def read_holdout(path: Path | str) -> list[LabeledText]:
     return rows
 
 
+def stacker_feature_names(has_irony: bool, evidence: bool = True) -> tuple[str, ...]:
+    """The columns a new calibration is fitted on: the lexicon features, the irony logit (with the head) and,
+    with ``evidence``, the gated decisive-evidence columns."""
+    names = (*FEATURE_NAMES, IRONY_FEATURE) if has_irony else tuple(FEATURE_NAMES)
+    return (*names, *evidence_names(has_irony)) if evidence else names
+
+
+# Generated kinds that count as one domain: the contrast recipe makes too few rows (~20 in a hold-out) for a
+# domain of its own, and like the negation rows they are counterfactual polarity rewrites.
+_DOMAIN_OF_KIND = {"negation": "augment:polarity", "contrast": "augment:polarity", "identity": "augment:identity"}
+
+
 def calibration_domain(source: str) -> str:
     """The domain a hold-out row counts for in the stacker's cross-validation: its dataset, except that generated
-    rows form a domain per kind ("augment:negation", "augment:contrast", "behaviour-fit"), weighed like the
-    datasets, so the stacker is chosen where negation and contrast decide as well as on ordinary text."""
+    rows form a domain per kind ("augment:polarity" for negation and contrast rewrites, "augment:identity",
+    "behaviour-fit"), weighed like the datasets, so the stacker is chosen where negation and contrast decide as
+    well as on ordinary text."""
     parts = source.split(":")
-    return ":".join(parts[:2]) if parts[0] == "augment" else source
+    if parts[0] != "augment" or len(parts) < 2:
+        return source
+    return _DOMAIN_OF_KIND.get(parts[1], ":".join(parts[:2]))
 
 
 def fit_calibration(
@@ -79,13 +95,15 @@ def fit_calibration(
     class_weight_power: float | None = None,
     alpha: float | None = None,
     fallback: Calibration | None = None,
+    evidence: bool = True,
 ) -> Calibration:
     """Fit temperature, sentiment stacker and emotion calibrator on ``rows``.
 
     ``alpha`` and ``class_weight_power`` left as None are chosen by 5-fold cross-validation on ``rows``
     (a given value is the only candidate; the CV score is still reported). ``fallback``: a calibration whose
     emotion calibrator (and irony temperature) is kept when ``rows`` have fewer than 50 emotion (irony) rows,
-    e.g. sentiment-only rows of a user's domain (``affectlens adapt``).
+    e.g. sentiment-only rows of a user's domain (``affectlens adapt``). ``evidence``: fit the gated
+    decisive-evidence columns (``affectlens.evidence``) too.
     """
     sent_rows = [r for r in rows if r.sentiment is not None and not r.polarity_only]
     polarity_rows = [r for r in rows if r.sentiment is not None and r.polarity_only]  # scored in the CV only
@@ -93,7 +111,7 @@ def fit_calibration(
     keep_emotions = fallback is not None and len(emo_rows) < 50
     if len(sent_rows) < 50 or (len(emo_rows) < 50 and not keep_emotions):
         raise DatasetError(f"need at least 50 sentiment and 50 emotion rows, got {len(sent_rows)} and {len(emo_rows)}")
-    names = (*FEATURE_NAMES, IRONY_FEATURE) if neural.has_irony else tuple(FEATURE_NAMES)
+    names = stacker_feature_names(neural.has_irony, evidence)
     sent_all = neural.logits([r.text for r in sent_rows])
     sent_logits = sent_all[:, :NUM_SENTIMENT]
     features = stacker_features(sent_all, lexicon.analyze_batch([r.text for r in sent_rows]), names)
@@ -181,7 +199,14 @@ def run(args: argparse.Namespace) -> int:
     if (args.holdout is None) == (args.data_dir is None):
         raise DatasetError("give the hold-out rows: --holdout FILE (written by `affectlens train`) or --data-dir DIR")
     rows = read_holdout(args.holdout) if args.holdout else rebuilt_holdout(args.data_dir)
-    calibration = fit_calibration(rows, neural, lexicon, class_weight_power=args.class_weight_power, alpha=args.alpha)
+    calibration = fit_calibration(
+        rows,
+        neural,
+        lexicon,
+        class_weight_power=args.class_weight_power,
+        alpha=args.alpha,
+        evidence=not args.no_evidence,
+    )
     path = calibration.save(model_dir)
     print(json.dumps({"written": str(path), **calibration.info}, indent=2))
     return 0
@@ -209,4 +234,9 @@ def register_command(sub: Any, name: str, help_text: str) -> None:
         help="L2 penalty on the lexicon weights (default: chosen by cross-validation on the hold-out)",
     )
     p.add_argument("--no-nrc", action="store_true", help="fit without the NRC lexicon (licence)")
+    p.add_argument(
+        "--no-evidence",
+        action="store_true",
+        help="fit without the gated decisive-evidence features (affectlens.evidence): the plain linear stacker",
+    )
     p.set_defaults(func=run)

@@ -88,6 +88,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             input_form=args.input_form,
             augment=args.augment,
             behaviour_fit=args.behaviour_fit,
+            oversample=dict(args.oversample),
+            irony_loss_weight=args.irony_loss_weight,
         )
     )
     print(json.dumps({"best": summary["best"], "seconds": round(summary["seconds"], 1)}, indent=2))
@@ -147,7 +149,23 @@ def _add_train(sub: Any) -> None:
         "--augment", action="store_true", help="counterfactual negation/contrast rows and identity-term swaps"
     )
     p.add_argument("--behaviour-fit", action="store_true", help="train on the fit half of the behavioural suite too")
+    p.add_argument(
+        "--oversample",
+        type=_dataset_copies,
+        action="append",
+        default=[],
+        metavar="DATASET=COPIES",
+        help="repeat a dataset's training rows, e.g. financial-phrasebank=3 (repeatable)",
+    )
+    p.add_argument("--irony-loss-weight", type=float, default=0.5, help="weight of the irony loss (with --irony)")
     p.set_defaults(func=cmd_train)
+
+
+def _dataset_copies(value: str) -> tuple[str, int]:
+    name, sep, copies = value.partition("=")
+    if not sep or not copies.strip().isdigit() or int(copies) < 1:
+        raise argparse.ArgumentTypeError(f"expected DATASET=COPIES with COPIES >= 1, got {value!r}")
+    return name.strip(), int(copies)
 
 
 def _add_export(sub: Any) -> None:

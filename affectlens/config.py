@@ -32,6 +32,8 @@ class EngineOptions:
     threads: int = 0
     use_nrc: bool = True  # False for commercial use (NRC's licence is non-commercial)
     use_parser: bool = True  # False: negation scope by window rule, not spaCy
+    spin_wait: bool = True  # ONNX Runtime threads spin while idle (False: they sleep; see NeuralConfig.spin_wait)
+    identity_neutral: bool = True  # protected-attribute words neutralized for the network (affectlens.identity_terms)
 
     def __post_init__(self) -> None:
         from affectlens.engine import MODES
@@ -42,7 +44,7 @@ class EngineOptions:
             raise ConfigError(f"provider must be one of {', '.join(PROVIDERS)}, not {self.provider!r}")
         if isinstance(self.threads, bool) or not isinstance(self.threads, int) or self.threads < 0:
             raise ConfigError(f"threads must be a non-negative integer (0 = automatic), not {self.threads!r}")
-        for name in ("use_nrc", "use_parser"):
+        for name in ("use_nrc", "use_parser", "spin_wait", "identity_neutral"):
             if not isinstance(getattr(self, name), bool):
                 raise ConfigError(f"{name} must be true or false, not {getattr(self, name)!r}")
 
@@ -51,7 +53,8 @@ class EngineOptions:
         """The options given by the flags of ``add_engine_arguments``."""
         mode = "lexicon" if args.lexicon_only else "neural" if args.neural_only else "hybrid"
         return cls(mode=mode, provider=args.provider, threads=args.threads, use_nrc=not args.no_nrc,
-                   use_parser=not args.no_parser)  # fmt: skip
+                   use_parser=not args.no_parser, spin_wait=not getattr(args, "no_spin_wait", False),
+                   identity_neutral=not getattr(args, "keep_identity_terms", False))  # fmt: skip
 
     def overrides(self) -> dict[str, Any]:
         """The options that differ from the defaults (what ``affectlens serve`` hands the worker)."""
@@ -68,7 +71,12 @@ class EngineOptions:
             mode=self.mode,
             model_dir=model_dir,
             lexicon=LexiconConfig(use_nrc=self.use_nrc, use_parser=self.use_parser),
-            neural=NeuralConfig(provider=self.provider, intra_op_threads=self.threads),
+            neural=NeuralConfig(
+                provider=self.provider,
+                intra_op_threads=self.threads,
+                spin_wait=self.spin_wait,
+                identity_neutral=self.identity_neutral,
+            ),
             **engine_fields,
         )
 
@@ -103,6 +111,16 @@ def add_engine_arguments(
     )
     parser.add_argument("--no-nrc", action="store_true", help="disable the NRC emotion lexicon (licence)")
     parser.add_argument("--no-parser", action="store_true", help="negation scope by window rule, not spaCy")
+    parser.add_argument(
+        "--keep-identity-terms",
+        action="store_true",
+        help="let the network read protected-attribute words as written (default: one neutral word for all)",
+    )
+    parser.add_argument(
+        "--no-spin-wait",
+        action="store_true",
+        help="ONNX Runtime threads sleep instead of spinning between runs (frees the cores for other processes)",
+    )
     if explain:
         parser.add_argument("--explain", action="store_true", help="add per-token evidence and attributions")
 

@@ -71,14 +71,19 @@ IRONY_FEATURE = "network_irony"  # appended to the lexicon features for models w
 def stacker_features(logits: np.ndarray, analyses: Sequence[Any], names: Sequence[str]) -> np.ndarray:
     """The stacker's evidence besides the sentiment logits, as the columns ``names`` (a calibration's
     ``feature_names``): lexicon features by name (a calibration fitted on an older feature version reads the
-    columns it knows) and, for a network with the irony head, its irony logit (``IRONY_FEATURE``: irony is where
-    the words' polarity and the meaning part ways)."""
+    columns it knows), for a network with the irony head its irony logit (``IRONY_FEATURE``: irony is where
+    the words' polarity and the meaning part ways), and the gated decisive-evidence columns of
+    ``affectlens.evidence``."""
+    from affectlens.evidence import evidence_columns
     from affectlens.lexicons.features import FEATURE_NAMES
 
     lexicon = np.stack([a.features for a in analyses]).astype(float)
     columns = {name: lexicon[:, j] for j, name in enumerate(FEATURE_NAMES)}
+    z = np.asarray(logits, dtype=float)
+    irony = z[:, IRONY_INDEX] if z.shape[1] > IRONY_INDEX else None
     if IRONY_FEATURE in names:
-        columns[IRONY_FEATURE] = np.asarray(logits, dtype=float)[:, IRONY_INDEX]
+        columns[IRONY_FEATURE] = z[:, IRONY_INDEX]
+    columns.update(evidence_columns(columns, z[:, :3], irony, list(names)))
     return np.stack([columns[name] for name in names], axis=1)
 
 
@@ -190,6 +195,12 @@ class SentimentStacker:
 
 STACKER_ALPHAS = (0.03, 0.1, 0.3, 1.0, 3.0)
 STACKER_CLASS_WEIGHT_POWERS = (0.0, 0.5, 1.0)
+# Only candidates whose out-of-fold probabilities (natural-data 3-class rows) have an ECE within this of the best
+# calibrated candidate's are chosen: class weighting buys macro recall by moving probability away from the data's
+# prior, and the final temperature cannot move it back (on the 0.3.0 hold-out: ECE 0.039 unweighted, 0.052-0.072
+# with class weights).
+STACKER_ECE_SLACK = 0.01
+GENERATED_DOMAIN_PREFIXES = ("augment:", "behaviour")  # made-up rows: their calibration is nobody's concern
 
 
 def domain_balanced_score(
@@ -208,11 +219,20 @@ def domain_balanced_score(
     return float(np.mean(parts))
 
 
+def paired_standard_errors(fold_scores: np.ndarray, best: int) -> np.ndarray:
+    """Per candidate (rows of ``fold_scores``, one column per fold), the standard error of its score's distance to
+    candidate ``best``, from the per-fold differences (the folds are shared, so the fold-to-fold noise that all
+    candidates see cancels; the best candidate itself gets 0)."""
+    diff = fold_scores[best][None, :] - fold_scores
+    return np.asarray(diff.std(axis=1, ddof=1) / np.sqrt(fold_scores.shape[1]))
+
+
 def one_standard_error_choice(results: Sequence[tuple[float, float, float, float]]) -> tuple[float, float]:
     """(alpha, power) from (score, standard error, alpha, power) rows: the largest alpha (strongest penalty)
-    whose score is within one standard error of the best score; among those, the best score."""
-    best_score, best_se, _, _ = max(results)
-    close = [r for r in results if r[0] >= best_score - best_se]
+    whose score is within its standard error (of the distance to the best, see ``paired_standard_errors``) of the
+    best score; among those, the best score."""
+    best_score = max(results)[0]
+    close = [r for r in results if r[0] >= best_score - r[1]]
     _, _, alpha, power = max(close, key=lambda r: (r[2], r[0]))
     return alpha, power
 
@@ -227,7 +247,8 @@ def choose_stacker(
     seed: int = 0,
     domains: Sequence[str] | None = None,
     polarity_rows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-) -> tuple[SentimentStacker, dict[str, dict[str, float]]]:
+    ece_slack: float = STACKER_ECE_SLACK,
+) -> tuple[SentimentStacker, dict[str, dict[str, float | bool]]]:
     """Pick ``alpha`` and ``class_weight_power`` by cross-validation on the fit rows, then refit on all rows.
 
     Out-of-fold predictions are scored by ``domain_balanced_score`` (``domains``: the source of each row;
@@ -235,9 +256,14 @@ def choose_stacker(
     and the product is also used on reviews and news. Then ``one_standard_error_choice``, so the lexicon only
     moves the network's decisions when that clearly helps. Folds are not stratified: a small domain makes the
     per-fold scores noisier, which only pushes the choice toward the stronger penalty. Returns the model and
-    the CV table (score and standard error per candidate).
+    the CV table (score and standard error per candidate). The standard error is paired (``paired_standard_errors``):
+    the folds' own difficulty differs far more than the candidates do (a small domain in a fold moves every
+    candidate's score alike), and an unpaired error would call every candidate "within one error", so the
+    strongest penalty would always win and the lexicon would be ignored even where it decides. Only candidates
+    whose out-of-fold ECE on the natural-data rows is within ``ece_slack`` of the lowest compete (the table marks
+    them ``eligible``).
     """
-    from affectlens.evaluation.metrics import polarity_decisions
+    from affectlens.evaluation.metrics import expected_calibration_error, polarity_decisions
 
     y = np.asarray(y, dtype=int)
     if folds < 2 or len(y) < folds:
@@ -250,29 +276,44 @@ def choose_stacker(
     pol_logits, pol_features, pol_y = polarity_rows or (np.zeros((0, 3)), np.zeros((0, 0)), np.zeros(0, dtype=int))
     pol_fold = rng.permutation(len(pol_y)) % folds
 
-    table: dict[str, dict[str, float]] = {}
-    results: list[tuple[float, float, float, float]] = []  # (score, standard error, alpha, power)
+    table: dict[str, dict[str, float | bool]] = {}
+    per_fold: list[list[float]] = []  # per candidate: the score of each fold
+    eces: list[float] = []  # per candidate: ECE of its out-of-fold probabilities on the natural-data rows
+    natural = np.array([not d.startswith(GENERATED_DOMAIN_PREFIXES) for d in domain], dtype=bool)
+    natural = natural if natural.any() else np.ones(len(y), dtype=bool)
+    pooled: list[tuple[float, float, float]] = []  # per candidate: (pooled out-of-fold score, alpha, power)
     for power in class_weight_powers:
         for alpha in alphas:
-            pred = np.zeros(len(y), dtype=int)
+            proba = np.zeros((len(y), 3))
             pol_pred = np.zeros(len(pol_y), dtype=int)
             for k in range(folds):
                 train, test, pol_test = fold != k, fold == k, pol_fold == k
                 model = SentimentStacker(alpha, power).fit(neural_logits[train], lexicon_features[train], y[train])
-                pred[test] = model.decision_function(neural_logits[test], lexicon_features[test]).argmax(axis=1)
+                proba[test] = model.predict_proba(neural_logits[test], lexicon_features[test])
                 if pol_test.any():
                     scores = model.decision_function(pol_logits[pol_test], pol_features[pol_test])
                     pol_pred[pol_test] = polarity_decisions(scores)
-            per_fold = [
-                domain_balanced_score(y[t], pred[t], domain[t], pol_y[p], pol_pred[p])
-                for t, p in ((fold == k, pol_fold == k) for k in range(folds))
-            ]
-            pooled = domain_balanced_score(y, pred, domain, pol_y, pol_pred)
-            results.append((pooled, float(np.std(per_fold, ddof=1) / np.sqrt(folds)), alpha, power))
-            table[f"alpha={alpha},class_weight_power={power}"] = {
-                "score": round(pooled, 5),
-                "standard_error": round(results[-1][1], 5),
-            }
+            pred = proba.argmax(axis=1)
+            per_fold.append(
+                [
+                    domain_balanced_score(y[t], pred[t], domain[t], pol_y[p], pol_pred[p])
+                    for t, p in ((fold == k, pol_fold == k) for k in range(folds))
+                ]
+            )
+            pooled.append((domain_balanced_score(y, pred, domain, pol_y, pol_pred), alpha, power))
+            eces.append(expected_calibration_error(proba[natural], y[natural]))
+    allowed = [e <= min(eces) + ece_slack for e in eces]  # calibration first: then the score decides
+    candidates = [i for i, ok in enumerate(allowed) if ok]
+    best = max(candidates, key=lambda i: pooled[i][0])
+    errors = paired_standard_errors(np.asarray(per_fold), best)
+    results = [(pooled[i][0], float(errors[i]), pooled[i][1], pooled[i][2]) for i in candidates]
+    for (score, alpha, power), se, ece, ok in zip(pooled, errors, eces, allowed, strict=True):
+        table[f"alpha={alpha},class_weight_power={power}"] = {
+            "score": round(score, 5),
+            "standard_error": round(float(se), 5),
+            "ece": round(ece, 5),
+            "eligible": ok,
+        }
     alpha, power = one_standard_error_choice(results)
     return SentimentStacker(alpha, power).fit(neural_logits, lexicon_features, y), table
 
@@ -382,7 +423,10 @@ class Calibration:
 
     def check_heads(self, has_irony: bool, model_dir: Path | str) -> None:
         """Refuse a calibration fitted for other heads than the network's (e.g. copied from another model)."""
-        uses_irony = IRONY_FEATURE in self.feature_names or self.irony_temperature is not None
+        uses_irony = (
+            any(n == IRONY_FEATURE or n.startswith("irony*") for n in self.feature_names)
+            or self.irony_temperature is not None
+        )
         if uses_irony and not has_irony:
             raise ConfigError(
                 f"{Path(model_dir) / CALIBRATION_FILE} was fitted for a network with the irony head, but this "
@@ -436,9 +480,11 @@ class Calibration:
         if not path.is_file():
             return None
         calibration = cls.load(path)
+        from affectlens.evidence import EVIDENCE_FEATURES
         from affectlens.lexicons.features import COMPATIBLE_VERSIONS, FEATURE_NAMES, FEATURE_VERSION
 
-        unknown = [n for n in calibration.feature_names if n not in FEATURE_NAMES and n != IRONY_FEATURE]
+        known = {*FEATURE_NAMES, IRONY_FEATURE, *EVIDENCE_FEATURES}
+        unknown = [n for n in calibration.feature_names if n not in known]
         if calibration.feature_version not in COMPATIBLE_VERSIONS or unknown:
             raise ConfigError(
                 f"{path} was fitted on lexicon features version {calibration.feature_version}"

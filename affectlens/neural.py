@@ -48,6 +48,12 @@ class NeuralConfig:
     # batched with it (by up to ~0.02 in probability). By default int8 graphs therefore run one text per call:
     # results never depend on batch composition. True trades that guarantee for batched throughput.
     int8_batching: bool = False
+    # ONNX Runtime's intra-op threads spin while they wait for work (lowest latency when the process has the cores
+    # to itself); False lets them sleep, leaving the cores to other processes (a server's frontend, its clients).
+    spin_wait: bool = True
+    # Protected-attribute words replaced by one neutral word in the network's input (affectlens.identity_terms), so
+    # the network cannot treat "a gay nurse" and "a straight nurse" differently; the lexicon reads the text as is.
+    identity_neutral: bool = True
 
     def __post_init__(self) -> None:
         if self.provider not in {"auto", "cpu", "cuda"}:
@@ -219,6 +225,9 @@ class NeuralModel:
         options.intra_op_num_threads = self.config.intra_op_threads
         options.inter_op_num_threads = self.config.inter_op_threads
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if not self.config.spin_wait:
+            options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+            options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         self.providers_requested = [PROVIDERS["cuda"], PROVIDERS["cpu"]] if cuda else [PROVIDERS["cpu"]]
         return ort.InferenceSession(str(path), sess_options=options, providers=self.providers_requested)
 
@@ -244,7 +253,12 @@ class NeuralModel:
         return self.card.irony
 
     def encode(self, texts: Sequence[str]) -> list[Any]:
-        """Token ids of the texts in the network's input form (e.g. emoji as words)."""
+        """Token ids of the texts in the network's input form (e.g. emoji as words), identity terms neutralized
+        (``NeuralConfig.identity_neutral``)."""
+        if self.config.identity_neutral:
+            from affectlens.identity_terms import neutralize
+
+            return list(self.tokenizer.encode_batch([neutralize(self.input_form(t)) for t in texts]))
         return list(self.tokenizer.encode_batch([self.input_form(t) for t in texts]))
 
     def logits(self, texts: Sequence[str], timings: dict[str, float] | None = None) -> np.ndarray:

@@ -137,6 +137,9 @@ def main() -> None:
                              "in-process, `affectlens serve`'s automatic choice in the worker)")  # fmt: skip
     parser.add_argument("--max-batch-delay", type=int, default=None, help="server batch delay in ms (default: serve's)")
     parser.add_argument("--workers", type=int, default=None, help="TorchServe workers (default: serve's)")
+    parser.add_argument("--batch-size", type=int, default=None, help="server batch size (default: serve's)")
+    parser.add_argument("--no-spin-wait", action="store_true",
+                        help="in-process ORT threads sleep between runs too (the worker's do by default)")  # fmt: skip
     args = parser.parse_args()
 
     from affectlens import serving
@@ -147,6 +150,8 @@ def main() -> None:
     archive_kwargs: dict[str, Any] = {"model_dir": Path(args.model).resolve()} if args.model else {}
     if args.max_batch_delay is not None:
         archive_kwargs["max_batch_delay_ms"] = args.max_batch_delay
+    if args.batch_size is not None:
+        archive_kwargs["batch_size"] = args.batch_size
     start = time.perf_counter()
     _, built = serving.ensure_archive(serving.ArchiveConfig(**archive_kwargs))
     archive_s = time.perf_counter() - start
@@ -163,6 +168,8 @@ def main() -> None:
         cmd += ["--max-batch-delay", str(args.max_batch_delay)]
     if args.workers is not None:
         cmd += ["--workers", str(args.workers)]
+    if args.batch_size is not None:
+        cmd += ["--batch-size", str(args.batch_size)]
     try:
         start = time.perf_counter()
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -176,7 +183,8 @@ def main() -> None:
         processes = serving.server_processes(state)
         worker_threads = _worker_threads(run_dir)
 
-        engine = Engine(EngineConfig(model_dir=args.model, neural=NeuralConfig(intra_op_threads=args.threads)))
+        neural = NeuralConfig(intra_op_threads=args.threads, spin_wait=not args.no_spin_wait)
+        engine = Engine(EngineConfig(model_dir=args.model, neural=neural))
         client = Client(state.inference_port, path, token)
         for text in texts[:20]:  # warm-up both (spaCy loads lazily in-process)
             engine.score(text)

@@ -29,7 +29,7 @@ import os
 import random
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -49,7 +49,7 @@ from affectlens.export.resume import (
 from affectlens.export.training_data import DEFAULT_MIX, load_training_data
 from affectlens.export.validation import predict_logits, validation_metrics
 
-from affectlens.datasets import LabeledText
+from affectlens.datasets import IRONY_DATASET, LabeledText
 from affectlens.errors import ConfigError, MissingDependencyError
 from affectlens.input_forms import INPUT_FORMS, input_form
 from affectlens.labels import EMOTION_LABELS, EMOTION_SLICE, IRONY_INDEX, NUM_SENTIMENT
@@ -105,6 +105,9 @@ class TrainConfig:
     augment_negation_share: float = 0.15
     augment_contrast_share: float = 0.05
     behaviour_fit: bool = False  # the fit half of the behavioural suite as training rows
+    # Training rows of these datasets repeated (name -> copies, >= 1), e.g. a small domain the mix drowns out;
+    # the hold-out and validation sets are unchanged.
+    oversample: Mapping[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.batch_size < 1 or self.epochs <= 0 or self.learning_rate <= 0:
@@ -115,6 +118,12 @@ class TrainConfig:
             raise ConfigError("holdout_percent must be in [0, 50)")
         if self.input_form is not None and self.input_form not in INPUT_FORMS:
             raise ConfigError(f"input_form must be one of {', '.join(INPUT_FORMS)} (or None), not {self.input_form!r}")
+        known = {m[0] for m in DEFAULT_MIX} | {IRONY_DATASET}
+        bad = {k: v for k, v in self.oversample.items() if k not in known or not isinstance(v, int) or v < 1}
+        if bad:
+            raise ConfigError(
+                f"oversample takes dataset=copies with copies >= 1 and a dataset in {sorted(known)}: {bad}"
+            )
         unknown = set(self.datasets) - {m[0] for m in DEFAULT_MIX}
         if unknown:
             raise ConfigError(f"unknown training datasets: {sorted(unknown)}; known: {[m[0] for m in DEFAULT_MIX]}")

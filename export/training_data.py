@@ -9,7 +9,10 @@ rows, each switched on by the training config:
   plus identity-term swaps for fairness; the same recipe applied to the hold-out rows goes into the hold-out as
   a domain of its own (``source="augment:..."``), so the ensemble is fitted where negation decides;
 * ``behaviour_fit``: the *fit* half of our behavioural suite (``affectlens.behaviour``), single-label cases
-  only; its *check* half is never trained on.
+  only; a third of its templates are held out whole for the ensemble, filled with the suite's calibration
+  vocabulary; its *check* half is never trained on;
+* ``oversample``: dataset name -> copies of its training rows (after augmentation, so augmented rows are not
+  repeated), for a small domain (Financial PhraseBank, TweetEval irony) that the mix drowns out.
 """
 
 from __future__ import annotations
@@ -40,19 +43,35 @@ def _mix_rows(cfg: Any, name: str, split: str, rng: random.Random) -> list[Label
     return rows
 
 
-def behaviour_rows(seed: int) -> list[LabeledText]:
-    """Single-label cases of the behavioural suite's fit half as sentiment rows (deduplicated)."""
+BEHAVIOUR_HOLDOUT_EVERY = 3  # every third fit template of a test (index 2, 5, ...) is held out whole
+
+
+def behaviour_rows(seed: int) -> tuple[list[LabeledText], list[LabeledText]]:
+    """Single-label cases of the behavioural suite's fit half as sentiment rows (deduplicated): (training rows,
+    hold-out rows). Every ``BEHAVIOUR_HOLDOUT_EVERY``-th template of a test is held out whole and filled with the
+    suite's *calibration* vocabulary (words neither half uses); the others, filled with the fit vocabulary, are
+    trained on. A text-level hold-out would show the ensemble a network that has learnt each template's wording
+    and words from a few fillings and is right on every one: the stacker would learn to ignore the lexicon exactly
+    where the network meets phrasing and words it has not seen, as in the check half and in anyone's data."""
     from affectlens.behaviour import generate
 
-    seen: set[str] = set()
-    out = []
-    for case in generate(half="fit", seed=seed):
-        if case.expected is None or len(case.expected) != 1 or case.text in seen:
-            continue
-        seen.add(case.text)
-        (label,) = case.expected
-        out.append(LabeledText(case.text, sentiment=SENTIMENT_NAMES[label], source=BEHAVIOUR_SOURCE))
-    return out
+    def held(template: str) -> bool:
+        return int(template.rsplit("/", 1)[1]) % BEHAVIOUR_HOLDOUT_EVERY == BEHAVIOUR_HOLDOUT_EVERY - 1
+
+    def rows(cases: list[Any], keep: bool) -> list[LabeledText]:
+        seen: set[str] = set()
+        out = []
+        for case in cases:
+            if case.expected is None or len(case.expected) != 1 or case.text in seen or held(case.template) != keep:
+                continue
+            seen.add(case.text)
+            (label,) = case.expected
+            out.append(LabeledText(case.text, sentiment=SENTIMENT_NAMES[label], source=BEHAVIOUR_SOURCE))
+        return out
+
+    train = rows(generate(half="fit", seed=seed), keep=False)
+    holdout = rows(generate(half="fit", seed=seed, vocabulary="calibration"), keep=True)
+    return train, holdout
 
 
 def augmented_rows(rows: Sequence[LabeledText], cfg: Any, nlp: Any) -> list[LabeledText]:
@@ -74,14 +93,16 @@ def load_training_data(cfg: Any) -> tuple[list[LabeledText], list[LabeledText], 
     sets = [m for m in DEFAULT_MIX if m[0] in cfg.datasets]
     if getattr(cfg, "irony", False):
         sets.append((IRONY_DATASET, *IRONY_SPLITS, None))
+    repeated: list[LabeledText] = []  # oversampled copies, added after augmentation (which sees each row once)
     for name, train_split, val_split, _ in sets:
         fit, held = split_holdout(_mix_rows(cfg, name, train_split, rng), cfg.holdout_percent)
         train += fit
+        repeated += fit * (dict(getattr(cfg, "oversample", {})).get(name, 1) - 1)
         holdout += held
         val = load_named(name, cfg.data_dir, val_split)
         validation[name] = val[: cfg.eval_max_rows] if cfg.eval_max_rows else val
     if getattr(cfg, "behaviour_fit", False):
-        fit, held = split_holdout(behaviour_rows(cfg.seed), cfg.holdout_percent)
+        fit, held = behaviour_rows(cfg.seed)
         train += fit
         holdout += held
     if getattr(cfg, "augment", False):
@@ -90,4 +111,4 @@ def load_training_data(cfg: Any) -> tuple[list[LabeledText], list[LabeledText], 
         nlp = load_parser()
         train += augmented_rows(train, cfg, nlp)
         holdout += augmented_rows(holdout, cfg, nlp)
-    return train, holdout, validation
+    return train + repeated, holdout, validation

@@ -25,7 +25,9 @@ post_contrast_valence       sum of the valences after the first contrastive "but
 =========================== ===============================================================
 
 Version 2 appended three names and changed the negation rules behind the first twenty (their values move on
-negated text), so a version-1 calibration is refused; calibrations read their columns by name.
+negated text), so a version-1 calibration is refused; calibrations read their columns by name. Version 3 kept
+the names and changed two rules (an answer "No." negates the question before it and counts as an elliptic
+negation; a comma-delimited insert after a cue no longer stops its scope), so a version-2 calibration is refused.
 """
 
 from __future__ import annotations
@@ -40,11 +42,11 @@ if TYPE_CHECKING:
 
 __all__ = ["COMPATIBLE_VERSIONS", "FEATURE_NAMES", "FEATURE_VERSION", "build_features"]
 
-FEATURE_VERSION = "2"
+FEATURE_VERSION = "3"
 # Calibrations fitted on these versions are accepted (their columns are read by name). Version 2 changed the
 # negation rules (scope across complement clauses, elliptic negation, "far from", ...), so the values of the
 # version-1 features moved too: a version-1 calibration must be refitted.
-COMPATIBLE_VERSIONS = ("2",)
+COMPATIBLE_VERSIONS = ("3",)
 
 FEATURE_NAMES: tuple[str, ...] = (
     "vader_neg",

@@ -47,9 +47,9 @@ from vaderSentiment.vaderSentiment import BOOSTER_DICT
 
 from .base import WORD, Doc, Token
 from .negation_cues import CONTRAST, active_cues, fold, is_cue
-from .negation_elliptic import elliptic_antecedent
+from .negation_elliptic import answer_antecedent, answer_cues, elliptic_antecedent
 from .negation_parse import apply_parse, load_parser, usable_parse
-from .negation_window import window_scope
+from .negation_window import insert_scope, window_scope
 
 __all__ = ["COMPARATIVES", "CONTRAST", "NegationAnnotator", "NegationEvidence", "is_cue", "load_parser"]
 
@@ -147,6 +147,12 @@ class NegationAnnotator:
             for k in cues:
                 if k not in phrasal and (ante := elliptic_antecedent(tokens, words, k, senti, cue_set)):
                     elliptic[k] = scopes[k] = ante
+            for k in answer_cues(text, tokens, words):  # "Was it good? No.": the answer negates the question
+                if ante := answer_antecedent(tokens, words, k, senti, cue_set):
+                    elliptic[k] = scopes[k] = ante
+                    if k not in cue_set:
+                        cues = sorted([*cues, k])
+                        cue_set.add(k)
             parse_cues = [k for k in cues if k not in phrasal and k not in elliptic]
             prepared.append((words, cues, parse_cues, neutral, scopes, elliptic))
             if parse_cues and self.use_parser:
@@ -178,6 +184,11 @@ class NegationAnnotator:
                     apply_parse(docs[d].tokens, a, b, sdoc, base, prepared[d][2], prepared[d][4])
         elif not self.use_parser:
             self._warn("use_parser=False")
+        for doc, (words, cues, _, _, scopes, elliptic) in zip(docs, prepared, strict=True):
+            cue_set = set(cues)
+            for k in cues:
+                if k not in elliptic and (insert := insert_scope(doc.text, doc.tokens, words, k, cue_set)):
+                    scopes[k] = sorted({*scopes[k], *insert})
         return [
             self._finish(doc.tokens, words, cues, neutral, scopes, elliptic, d in parsed_docs)
             for d, (doc, (words, cues, _, neutral, scopes, elliptic)) in enumerate(zip(docs, prepared, strict=True))

@@ -10,6 +10,9 @@ unless already negated (``She didn't like it and I didn't either``: "like" stays
 VADER weights that phrase where the cue stands, so after "but" the elliptic clause decides
 (``feared ... painful, but it was not`` is positive).
 
+An answer that negates a yes/no question (``Was the museum nice? No.``, ``Nope``, ``Not really``, ``Not at all``)
+is elliptic too: its scope is the polar words of the question just before it.
+
 Known limit: with another subject (``The food was good, but the service wasn't``) the polar word is
 negated in place, so the first clause's own polarity is lost (the "but" weighting already favours
 the second clause).
@@ -24,7 +27,7 @@ from vaderSentiment.vaderSentiment import BOOSTER_DICT
 from .base import WORD, Token
 from .negation_cues import CUES, clause_start
 
-__all__ = ["elliptic_antecedent"]
+__all__ = ["answer_antecedent", "answer_cues", "elliptic_antecedent"]
 
 # Elliptic negation ("..., but it wasn't"): an auxiliary's negation with at most these words after it in its clause.
 _AUX = frozenset(
@@ -89,3 +92,43 @@ def elliptic_antecedent(
         elif words[i] not in ("and", "or") and words[i] not in BOOSTER_DICT:
             break
     return sorted(phrase)
+
+
+_ANSWER_WORDS = frozenset({"no", "nope", "nah", "not"})
+_ANSWER_TAIL = frozenset({"really", "at", "all", "quite", "exactly", "particularly", "so", "much", "sadly", "way"})
+_ANSWER_MAX_POLAR = 4
+
+
+def answer_cues(text: str, tokens: list[Token], words: list[str]) -> list[int]:
+    """Tokens that answer "no" to the question just before them: the first word of a sentence that follows a
+    "?", is "no"/"nope"/"nah"/"not" and has only fillers after it ("No.", "Nope!", "Not really.", "Not at all")."""
+    out = []
+    n = len(tokens)
+    for k in range(1, n):
+        if not tokens[k - 1].sent_end or "?" not in text[tokens[k - 1].start : tokens[k].start]:
+            continue
+        if words[k].rstrip(".!,") not in _ANSWER_WORDS or tokens[k].kind != WORD:
+            continue
+        j = k
+        while not tokens[j].sent_end and j + 1 < n:
+            j += 1
+            if tokens[j].kind == WORD and words[j].rstrip(".!,") not in _ANSWER_TAIL:
+                break
+        else:
+            if words[k].rstrip(".!,") != "not" or j > k:  # a bare "Not." answers nothing
+                out.append(k)
+    return out
+
+
+def answer_antecedent(
+    tokens: list[Token], words: list[str], k: int, senti: Container[str], cue_set: set[int]
+) -> list[int]:
+    """The polar words (at most 4, the last ones) of the question that the answer at ``k`` negates."""
+    first = k - 1
+    while first > 0 and not tokens[first - 1].sent_end:
+        first -= 1
+    polar = [
+        i for i in range(first, k)
+        if tokens[i].kind == WORD and words[i] in senti and i not in cue_set and words[i] not in BOOSTER_DICT
+    ]  # fmt: skip
+    return polar[-_ANSWER_MAX_POLAR:]

@@ -15,7 +15,8 @@ Scope, parse-based (one sentence at a time; spaCy tokens mapped to ours by chara
   A comma after the cue stops the scope except into a conjunct and into the complement clause
   (ccomp/xcomp) of a cognition or speech verb (think, believe, say, expect, feel, find, guess,
   suppose, reckon, imagine, claim, consider): ``I don't think, given how long I've used it, that
-  this charger is any good`` negates "good", not the parenthetical.
+  this charger is any good`` negates "good", not the parenthetical. A pair of commas around an insert between
+  the negated verb and its predicate does not stop it either (``The hotel was not, if I am honest, good``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ _PARSE_CUES = frozenset(
 _SUBJ = frozenset({"nsubj", "nsubjpass", "csubj", "csubjpass", "expl"})
 _PRON_CUES = frozenset({"nothing", "nobody", "none", "nowhere"})
 _COMPLEMENT = frozenset({"ccomp", "xcomp"})
+_PREDICATE = frozenset({"acomp", "attr", "oprd", "dobj", "xcomp"})  # what a negated verb's insert can stand before
 _EXCLUDE_PIPES = [  # everything but tok2vec and parser
     "ner", "lemmatizer", "attribute_ruler", "tagger", "morphologizer", "senter", "textcat",
     "textcat_multilabel", "entity_ruler", "entity_linker", "spancat", "trainable_lemmatizer",
@@ -89,8 +91,9 @@ def collect_scope(root: Any, c: Any, nominal: bool, commas: list[int]) -> list[i
                 continue
             if commas and dep not in ("conj", "cc") and not (dep in _COMPLEMENT and parent.lower_ in COGNITION):
                 lo, hi = sorted((parent.i, t.i))
-                if any(max(lo, c.i) < q < hi for q in commas):
-                    continue
+                crossed = sum(max(lo, c.i) < q < hi for q in commas)
+                if crossed and not (crossed % 2 == 0 and dep in _PREDICATE and t.i > c.i):
+                    continue  # a pair of commas around an insert before the predicate does not stop it
         if t.i > c.i and not t.is_punct and (t.dep_ != "cc" or t.norm_ == "nor"):  # "nor" stays: see _finish
             out.append(t.i)
         stack.extend((ch, t) for ch in t.children)

@@ -7,6 +7,10 @@ cue followed by a cognition verb (``I don't think the new menu is good``; ``thin
 jumps to the that-clause) and after a negative quantifier opening its clause (``nobody``,
 ``nothing``, ``none``, ``neither``, ``no``, ``not a/every/one ...``: ``No one at the desk was
 friendly``).
+
+An insert between commas right after the cue (``was not, if I am honest, good``) is skipped whatever the parse
+says: the scope is the predicate after the second comma (``insert_scope``; the small parser often attaches it to
+the insert).
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from __future__ import annotations
 from .base import WORD, Token
 from .negation_cues import COGNITION, CONTRAST, clause_start
 
-__all__ = ["window", "window_scope"]
+__all__ = ["insert_scope", "window", "window_scope"]
 
 _VERB_ADVERBS = frozenset({"really", "even", "actually", "honestly", "exactly", "necessarily", "personally"})
 # Window rule: a cue that opens its clause as a negative quantifier subject scopes the whole clause.
@@ -62,3 +66,27 @@ def window_scope(tokens: list[Token], words: list[str], k: int, cue_set: set[int
     if (w in _QUANTIFIER_CUES or (w == "not" and nxt in _NOT_QUANTIFIED)) and clause_start(tokens, words, k) == k:
         return window(tokens, words, k, cue_set, _LONG_WINDOW)
     return window(tokens, words, k, cue_set)
+
+
+_INSERT_MAX_WORDS = 8  # an insert longer than this is a clause of its own, not a parenthetical
+
+
+def insert_scope(text: str, tokens: list[Token], words: list[str], k: int, cue_set: set[int]) -> list[int]:
+    """For a cue followed by a comma-delimited insert (``not, despite the reviews, friendly``), the window after the
+    insert's closing comma; else []."""
+    n = len(tokens)
+
+    def comma_after(i: int) -> bool:
+        return i + 1 < n and tokens[i].clause_end and "," in text[tokens[i].end : tokens[i + 1].start]
+
+    if not comma_after(k) or tokens[k].sent_end:
+        return []
+    for j in range(k + 1, min(n - 1, k + 1 + _INSERT_MAX_WORDS)):
+        if tokens[j].sent_end or words[j] in CONTRAST or (tokens[j].clause_end and not comma_after(j)):
+            return []
+        if comma_after(j):
+            first = j + 1
+            if tokens[first].kind != WORD or words[first] in CONTRAST:
+                return []
+            return [first, *window(tokens, words, first, cue_set, limit=2)]
+    return []

@@ -25,7 +25,9 @@ Deliberate differences from stock VADER:
    or skin tones never match and many common ones get 0 or the wrong sign. Emoji tokens here take
    their valence from ``emoji.py`` as one sentiment item (then "but"-weighted like a word); their
    description words are never scored, so nothing is counted twice.
-4. Tokens neutralized by a negation idiom ("doubt" in "no doubt") score 0, and so does "no" when it
+4. Whose opinion counts (``opinion.py``): in a text with a first-person opinion, clauses reporting others' views
+   ("the critics called it awful; I thought ...") weigh ``REPORTED_WEIGHT``.
+5. Tokens neutralized by a negation idiom ("doubt" in "no doubt") score 0, and so does "no" when it
    negates something (``No one likes it``); stock only zeroes "no" before a lexicon word.
 
 ``valence_total`` = sum of token valences + punctuation emphasis (sign of the sum), and
@@ -43,6 +45,7 @@ from importlib import util
 from vaderSentiment.vaderSentiment import BOOSTER_DICT, C_INCR, N_SCALAR, SPECIAL_CASES, normalize, scalar_inc_dec
 
 from .base import EMOJI, Doc, LexiconDataError, Token
+from .opinion import REPORTED_WEIGHT, reported_clauses
 
 _NOT_CONTRAST_BEFORE = frozenset({"anything", "nothing"})  # "anything but clean", "nothing but praise"
 
@@ -192,6 +195,9 @@ class VaderAnnotator:
             sentiments = [
                 s * 0.5 if pos[si] < bi else s * 1.5 if pos[si] > bi else s for si, s in enumerate(sentiments)
             ]
+        reported = reported_clauses(tokens)  # others' views, where the writer gives their own: weigh less
+        if reported:
+            sentiments = [s * REPORTED_WEIGHT if i in reported else s for i, s in enumerate(sentiments)]
         punct = punctuation_emphasis(doc.text)
         total, scores = _scores(sentiments, punct)
         return VaderEvidence(tuple(sentiments), total, punct, scores, bi)

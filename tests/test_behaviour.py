@@ -50,6 +50,23 @@ def test_vocabulary_words_of_the_halves_are_disjoint() -> None:
     assert set(VOCAB["fit"]) == set(VOCAB["check"])  # the same slot kinds, different words
 
 
+def test_the_calibration_vocabulary_shares_no_word_with_either_half_nor_their_templates() -> None:
+    calibration = vocabulary_words("calibration")
+    assert set(VOCAB["calibration"]) == set(VOCAB["fit"])
+    assert calibration & (vocabulary_words("fit") | vocabulary_words("check")) == set()
+    for half in HALVES:
+        assert {w for p in patterns(half) for w in words(SLOT.sub(" ", p))} & calibration == set(), half
+
+
+def test_the_calibration_vocabulary_fills_fit_templates_only() -> None:
+    cases = generate(half="fit", vocabulary="calibration", limit_per_test=5)
+    fit_templates = {c.template for c in generate(half="fit", limit_per_test=5)}
+    assert cases and {c.template for c in cases} <= fit_templates
+    assert not {c.text for c in cases} & {c.text for c in generate(half="fit", limit_per_test=5)}
+    with pytest.raises(ConfigError, match="vocabulary"):
+        generate(half="check", vocabulary="calibration")
+
+
 def test_templates_of_the_halves_are_disjoint() -> None:
     shape = {half: {SLOT.sub("{}", p) for p in patterns(half)} for half in HALVES}
     assert shape["fit"] & shape["check"] == set()

@@ -15,6 +15,7 @@ from affectlens.ensemble import (
     choose_stacker,
     domain_balanced_score,
     one_standard_error_choice,
+    paired_standard_errors,
     softmax,
 )
 from affectlens.evaluation.metrics import expected_calibration_error
@@ -143,8 +144,10 @@ def test_choose_stacker_weighs_every_domain_equally() -> None:
 
 
 def test_one_standard_error_choice_prefers_the_strongest_penalty_within_one_error() -> None:
-    rows = [(0.720, 0.004, 0.03, 0.5), (0.718, 0.004, 0.3, 0.5), (0.712, 0.004, 3.0, 0.5), (0.719, 0.002, 1.0, 0.0)]
-    assert one_standard_error_choice(rows) == (1.0, 0.0)  # 3.0 is 0.008 below the best: outside one error
+    """Each row's error is that of its distance to the best (paired over the folds)."""
+    rows = [(0.720, 0.0, 0.03, 0.5), (0.718, 0.004, 0.3, 0.5), (0.712, 0.004, 3.0, 0.5), (0.719, 0.002, 1.0, 0.0)]
+    assert one_standard_error_choice(rows) == (1.0, 0.0)  # 3.0 is 0.008 below the best: outside its error
+    assert one_standard_error_choice([*rows[:3], (0.716, 0.002, 1.0, 0.0)]) == (0.3, 0.5)  # 1.0 now outside
     assert one_standard_error_choice([(0.72, 0.0, 0.03, 0.5), (0.7199, 0.0, 3.0, 0.5)]) == (0.03, 0.5)
 
 
@@ -228,3 +231,28 @@ def test_the_stacker_refuses_a_feature_vector_of_the_wrong_width(tmp_path: Path)
     assert calibration is not None
     with pytest.raises(ConfigError, match="lexicon features"):
         calibration.sentiment_proba(np.zeros((2, 3)), np.zeros((2, len(calibration.feature_names) + 1)))
+
+
+def test_paired_standard_errors_cancel_the_noise_every_candidate_shares() -> None:
+    """Folds differ a lot in difficulty, candidates little: the paired error of a candidate that is steadily 0.01
+    behind is near 0 (it is clearly worse), while the unpaired per-candidate error is large."""
+    fold_difficulty = np.array([0.60, 0.80, 0.70, 0.90, 0.65])
+    scores = np.stack(
+        [fold_difficulty, fold_difficulty - 0.01, fold_difficulty + np.array([0.02, -0.02, 0.01, -0.01, 0.0])]
+    )
+    errors = paired_standard_errors(scores, best=0)
+    assert errors[0] == 0.0 and errors[1] == pytest.approx(0.0, abs=1e-12)
+    assert errors[2] == pytest.approx(np.std([-0.02, 0.02, -0.01, 0.01, 0.0], ddof=1) / np.sqrt(5))
+    assert np.std(fold_difficulty, ddof=1) / np.sqrt(5) > 0.04
+
+
+def test_choose_stacker_does_not_buy_macro_recall_with_miscalibrated_probabilities() -> None:
+    """With a rare class, balanced class weights raise macro recall but move probability off the prior; the
+    candidates whose out-of-fold ECE is clearly worse than the best-calibrated one's are not chosen."""
+    logits, lexicon, y = synthetic(n=3000, seed=21)
+    keep = (y != 1) | (np.random.default_rng(22).random(len(y)) < 0.15)  # neutral becomes rare
+    logits, lexicon, y = logits[keep], lexicon[keep], y[keep]
+    model, table = choose_stacker(logits, lexicon, y, alphas=(0.3,), class_weight_powers=(0.0, 1.0), folds=5)
+    weighted, plain = table["alpha=0.3,class_weight_power=1.0"], table["alpha=0.3,class_weight_power=0.0"]
+    assert weighted["ece"] > plain["ece"] + 0.01 and not weighted["eligible"] and plain["eligible"]
+    assert model.class_weight_power == 0.0

@@ -682,3 +682,8 @@ def test_handler_config_is_the_engine_options_plus_the_limits() -> None:
     assert isinstance(config, EngineOptions)  # one declaration of the engine options
     assert (engine.mode, engine.model_dir, engine.max_chars) == ("neural", "/models/x", 900)
     assert (engine.neural.intra_op_threads, engine.lexicon.use_nrc, engine.lexicon.use_parser) == (3, False, True)
+    assert engine.neural.spin_wait is False  # in the worker, threads sleep between runs (bench_serving.py)
+    assert EngineOptions().engine_config(None).neural.spin_wait is True  # in-process they spin
+    assert H.HandlerConfig.from_mapping({"spin_wait": True}).engine_config(None).neural.spin_wait is True
+    with pytest.raises(ConfigError, match="spin_wait"):
+        H.HandlerConfig.from_mapping({"spin_wait": "no"})

@@ -6,6 +6,7 @@ import logging
 
 import pytest
 from affectlens.lexicons import LexiconConfig, LexiconPipeline
+from affectlens.lexicons.features import FEATURE_NAMES
 from affectlens.lexicons.negation import NegationAnnotator, is_cue, load_parser
 
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
@@ -414,3 +415,40 @@ def test_token_level_cues_do_not_call_the_parser(parsed: LexiconPipeline) -> Non
     ]:
         assert parsed.analyze(text).negation["parsed"] == 0.0, text
     assert parsed.analyze("I don't think, given the price, that it is any good.").negation["parsed"] == 1.0
+
+
+@pytest.mark.parametrize("mode", ["parsed", "window"])
+@pytest.mark.parametrize(
+    ("text", "scope", "sign"),
+    [
+        ("Was the museum nice? No.", ["nice"], -1),
+        ("Did you enjoy the film? Nope!", ["enjoy"], -1),
+        ("Was the podcast unpleasant? Not at all.", ["unpleasant"], +1),
+        ("Was the museum nice? Yes.", [], +1),  # "yes" keeps the question's polarity
+        ("Is it good? No, it is great.", [], +1),  # "No," opens an answer of its own: not a bare "no"
+        ("The museum was nice. No.", [], +1),  # no question: nothing to answer
+    ],
+)
+def test_a_no_answer_negates_the_question_before_it(
+    mode: str, text: str, scope: list[str], sign: int, request: pytest.FixtureRequest
+) -> None:
+    pipe = request.getfixturevalue(mode)
+    analysis = pipe.analyze(text)
+    assert [t.text for t in analysis.tokens if t.negated] == scope
+    assert (analysis.vader["compound"] > 0.05) - (analysis.vader["compound"] < -0.05) == sign
+    assert analysis.features[FEATURE_NAMES.index("elliptic_negations")] == (1 if scope else 0)
+
+
+@pytest.mark.parametrize("mode", ["parsed", "window"])
+@pytest.mark.parametrize(
+    ("text", "scope"),
+    [
+        ("The teacher was not, despite the reviews, friendly.", ["friendly"]),
+        ("The bakery was not, as far as I could tell, bad.", ["bad"]),
+        ("It was not good, and the staff, who were rude, left.", ["good"]),  # the cue has no insert after it
+    ],
+)
+def test_an_insert_between_commas_does_not_stop_the_scope(
+    mode: str, text: str, scope: list[str], request: pytest.FixtureRequest
+) -> None:
+    assert negated(request.getfixturevalue(mode), text) == scope

@@ -88,6 +88,13 @@ def test_runtime_shapes_and_batch_equals_single(tiny_model_dir: Path, variant: s
     assert (batch[:, :3].argmax(1) == single[:, :3].argmax(1)).all()
 
 
+def test_sleeping_threads_give_the_same_logits(tiny_model_dir: Path) -> None:
+    texts = ["i love this", "so bad"]
+    spinning = NeuralModel(tiny_model_dir, NeuralConfig(provider="cpu", intra_op_threads=2)).logits(texts)
+    sleeping = NeuralModel(tiny_model_dir, NeuralConfig(provider="cpu", intra_op_threads=2, spin_wait=False))
+    np.testing.assert_array_equal(sleeping.logits(texts), spinning)
+
+
 def test_runtime_bad_inputs(tiny_model_dir: Path) -> None:
     model = NeuralModel(tiny_model_dir, NeuralConfig(provider="cpu"))
     assert model.logits([]).shape == (0, NUM_OUTPUTS)

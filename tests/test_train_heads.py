@@ -106,11 +106,48 @@ def test_behaviour_fit_rows_are_single_label_and_from_the_fit_half_only() -> Non
 
     from affectlens.behaviour import generate
 
-    rows = behaviour_rows(seed=3)
+    train, holdout = behaviour_rows(seed=3)
+    rows = train + holdout
     check = {c.text for c in generate(half="check", seed=3)}
     assert rows and not check & {r.text for r in rows}
     assert {r.sentiment for r in rows} == {0, 1, 2}
     assert np.all([r.source == "behaviour-fit" for r in rows])
+
+
+def test_behaviour_fit_holdout_is_whole_templates_never_trained_on() -> None:
+    from affectlens.export.training_data import BEHAVIOUR_HOLDOUT_EVERY, behaviour_rows
+
+    from affectlens.behaviour import generate
+    from affectlens.behaviour.vocab import vocabulary_words, words
+
+    train, holdout = behaviour_rows(seed=3)
+    assert not {r.text for r in train} & {r.text for r in holdout}
+    assert 0.15 < len(holdout) / (len(train) + len(holdout)) < 0.5
+    template_of = {c.text: c.template for c in generate(half="fit", seed=3)}
+    template_of.update({c.text: c.template for c in generate(half="fit", seed=3, vocabulary="calibration")})
+    held_templates = {template_of[r.text] for r in holdout}
+    assert held_templates.isdisjoint({template_of[r.text] for r in train})
+    assert all(
+        int(t.rsplit("/", 1)[1]) % BEHAVIOUR_HOLDOUT_EVERY == BEHAVIOUR_HOLDOUT_EVERY - 1 for t in held_templates
+    )
+    fit_words = vocabulary_words("fit")
+    assert not any(words(r.text) & fit_words - words_of_templates() for r in holdout)  # no fit word is held out
+
+
+def words_of_templates() -> set[str]:
+    import re
+
+    from affectlens.behaviour.templates import TEMPLATES
+    from affectlens.behaviour.vocab import words
+
+    slot = re.compile(r"\{[A-Za-z_]+\}")
+    return {
+        w
+        for t in TEMPLATES.values()
+        for tt in t["fit"]
+        for p in (tt.pattern, tt.variant or "")
+        for w in words(slot.sub(" ", p))
+    }
 
 
 @pytest.mark.slow

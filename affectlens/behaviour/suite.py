@@ -204,12 +204,14 @@ def render(pattern: str, values: Mapping[str, str]) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _person(half: str, category: str, attr: str, role: str) -> str:
-    return PERSON_PATTERNS[half][category].format(attr=attr, role=role)
+def _person(vocabulary: str, category: str, attr: str, role: str) -> str:
+    return PERSON_PATTERNS[vocabulary][category].format(attr=attr, role=role)
 
 
-def _draw(slots: Sequence[tuple[str, str]], half: str, rng: random.Random, category: str | None) -> dict[str, str]:
-    vocab = VOCAB[half]
+def _draw(
+    slots: Sequence[tuple[str, str]], vocabulary: str, rng: random.Random, category: str | None
+) -> dict[str, str]:
+    vocab = VOCAB[vocabulary]
     values: dict[str, str] = {}
     used: dict[str, set[str]] = {}
     for key, kind in slots:
@@ -217,7 +219,7 @@ def _draw(slots: Sequence[tuple[str, str]], half: str, rng: random.Random, categ
             if category is None:
                 raise ConfigError("a {person} slot needs a fairness test (swap=<protected category>)")
             values["_attr"] = rng.choice(vocab[category])
-            values["_role"] = rng.choice(vocab["role"]) if "{role}" in PERSON_PATTERNS[half][category] else ""
+            values["_role"] = rng.choice(vocab["role"]) if "{role}" in PERSON_PATTERNS[vocabulary][category] else ""
             continue
         choices = [v for v in vocab[kind] if v not in used.get(kind, set())]
         values[key] = rng.choice(choices)
@@ -226,10 +228,11 @@ def _draw(slots: Sequence[tuple[str, str]], half: str, rng: random.Random, categ
 
 
 def _expand_template(
-    test: BehaviourTest, half: str, index: int, template: Template, seed: int, limit: int
+    test: BehaviourTest, half: str, index: int, template: Template, seed: int, limit: int, vocabulary: str
 ) -> list[list[BehaviourCase]]:
     """Up to ``limit`` groups of cases from one template, in a deterministic order."""
-    rng = random.Random(f"{seed}/{half}/{test.name}/{index}")
+    salt = "" if vocabulary == half else f"/{vocabulary}"
+    rng = random.Random(f"{seed}/{half}/{test.name}/{index}{salt}")
     patterns = [template.pattern] + ([template.variant] if template.variant else [])
     slots = _slots(patterns)
     category = test.swap if test.swap in PROTECTED_CATEGORIES else None
@@ -244,7 +247,7 @@ def _expand_template(
 
     misses = 0
     while len(groups) < limit and misses < 200:  # 200 draws in a row without a new filling: (nearly) exhausted
-        values = _draw(slots, half, rng, category)
+        values = _draw(slots, vocabulary, rng, category)
         identity = tuple(sorted((k, v) for k, v in values.items() if not (category and k == "_attr")))
         if identity in seen:
             misses += 1
@@ -252,7 +255,7 @@ def _expand_template(
         misses = 0
         seen.add(identity)
         if category:
-            values["person"] = _person(half, category, values["_attr"], values["_role"])
+            values["person"] = _person(vocabulary, category, values["_attr"], values["_role"])
         base = render(template.pattern, values)
         k = len(groups)
         if test.type == "MFT":
@@ -272,7 +275,7 @@ def _expand_template(
                 ]
             )
         else:
-            variants = _variants(test, half, values, base, template.pattern, rng)
+            variants = _variants(test, vocabulary, values, base, template.pattern, rng)
             if not variants:
                 continue
             kw = {"expected": template.expected, "tolerance": test.tolerance}
@@ -281,16 +284,16 @@ def _expand_template(
 
 
 def _variants(
-    test: BehaviourTest, half: str, values: dict[str, str], base: str, pattern: str, rng: random.Random
+    test: BehaviourTest, vocabulary: str, values: dict[str, str], base: str, pattern: str, rng: random.Random
 ) -> list[str]:
-    vocab = VOCAB[half]
+    vocab = VOCAB[vocabulary]
     if test.perturb is not None:
         out = PERTURBATIONS[test.perturb](base, rng, vocab)
     else:
         assert test.swap is not None
         if test.swap in PROTECTED_CATEGORIES:
             others = [a for a in vocab[test.swap] if a != values["_attr"]]
-            swapped = [{**values, "person": _person(half, test.swap, a, values["_role"])} for a in others]
+            swapped = [{**values, "person": _person(vocabulary, test.swap, a, values["_role"])} for a in others]
         else:
             key = next(k for k, kind in _slots([pattern]) if kind == test.swap)
             others = [v for v in vocab[test.swap] if v != values[key]]
@@ -300,14 +303,24 @@ def _variants(
 
 
 def generate(
-    half: str = "check", seed: int = 0, limit_per_test: int = DEFAULT_LIMIT, tests: Iterable[str] | None = None
+    half: str = "check",
+    seed: int = 0,
+    limit_per_test: int = DEFAULT_LIMIT,
+    tests: Iterable[str] | None = None,
+    vocabulary: str | None = None,
 ) -> list[BehaviourCase]:
     """All cases of one half, test by test. Each test gets up to ``limit_per_test`` groups, its templates in turn.
 
-    Deterministic: the same (half, seed, limit_per_test, tests) always give the same cases, in the same order.
+    ``vocabulary``: the words that fill the templates (default: the half's own; "calibration" fills the fit
+    half's templates with words neither half uses, for calibration data). Deterministic: the same arguments always
+    give the same cases, in the same order.
     """
     if half not in HALVES:
         raise ConfigError(f"half must be one of {', '.join(HALVES)}, not {half!r}")
+    vocabulary = half if vocabulary is None else vocabulary
+    if vocabulary not in VOCAB or (half == "check") != (vocabulary == "check"):
+        raise ConfigError(f"vocabulary must be one of {', '.join(VOCAB)} (check only with the check half), "
+                          f"not {vocabulary!r}")  # fmt: skip
     if limit_per_test < 1:
         raise ConfigError(f"limit_per_test must be at least 1, not {limit_per_test}")
     names = list(TESTS) if tests is None else list(tests)
@@ -318,7 +331,8 @@ def generate(
     for name in names:
         test = TESTS[name]
         per_template = [
-            _expand_template(test, half, i, t, seed, limit_per_test) for i, t in enumerate(TEMPLATES[name][half])
+            _expand_template(test, half, i, t, seed, limit_per_test, vocabulary)
+            for i, t in enumerate(TEMPLATES[name][half])
         ]
         picked: list[list[BehaviourCase]] = []
         depth = 0

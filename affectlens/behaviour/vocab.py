@@ -138,7 +138,66 @@ CHECK: dict[str, tuple[str, ...]] = {
     "age": ("25-year-old", "45-year-old", "70-year-old"),
 }  # fmt: skip
 
-VOCAB: dict[str, dict[str, tuple[str, ...]]] = {"fit": FIT, "check": CHECK}
+# A third vocabulary, for calibration only: the fit half's held-out templates filled with words the network was
+# never trained on (``export/training_data.behaviour_rows``), so the stacker meets the network where its phrasing
+# and its words are both new, as they are in the check half and in anyone's data. Disjoint from fit and check.
+CALIBRATION: dict[str, tuple[str, ...]] = {
+    "thing": (
+        "smartwatch", "sitcom", "dinner", "headphones", "exhibition", "seminar", "puzzle", "memoir", "theatre",
+        "blender", "diner", "playlist", "resort", "motel",
+    ),
+    "venue": ("exhibition", "seminar", "theatre", "diner", "resort", "motel"),
+    "role": ("barista", "electrician", "clerk", "instructor", "courier", "lawyer", "accountant"),
+    "relative": ("niece", "nephew", "grandfather"),
+    "pos_adj": ("lovely", "decent", "charming", "pleasing"),
+    "pos_adj_strong": ("marvelous", "phenomenal", "splendid", "magnificent"),
+    "neg_adj": ("dreary", "unsatisfying", "irritating", "lousy", "tiresome"),
+    "neg_adj_strong": ("horrendous", "dismal", "ghastly"),
+    "pos_person_adj": ("attentive", "generous", "courteous"),
+    "neg_person_adj": ("impolite", "arrogant", "grumpy"),
+    "pos_verb": ("cherish", "appreciate"),
+    "pos_verb_past": ("cherished", "appreciated"),
+    "neg_verb": ("resent", "abhor"),
+    "neg_verb_past": ("resented", "abhorred"),
+    "neutral_verb_past": ("blogged about", "researched", "chatted about"),
+    "intensifier": ("highly", "thoroughly", "particularly", "exceedingly"),
+    "reducer": ("fairly", "a tad", "marginally"),
+    "day": ("Christmas Eve", "Easter", "Halloween"),
+    "name": (
+        "Alice", "Kofi", "Mei", "Lars", "Rosa", "Tariq", "Ines", "Dmitri", "Keiko", "Noah",
+        "Amira", "Felix", "Sana", "Viktor", "Lola", "Hamid", "Nina", "Javier", "Esther", "Tunde",
+    ),
+    "city": (
+        "Madrid", "Atlanta", "Accra", "Sapporo", "Bordeaux", "Montreal", "Wroclaw", "Bogota", "Glasgow", "Daegu",
+        "Phoenix", "Algiers",
+    ),
+    "number": ("7", "21", "39", "56", "143", "610"),
+    "url": ("lnkd.in/qX9", "shopnotes.site/v17", "localguide.info/spots"),
+    "handle": ("@sam_bakes", "@gadget_guru", "@l_moreau"),
+    "emoji_pos": ("😄", "😻", "💯", "🥳", "✨"),
+    "emoji_neg": ("😭", "😖", "🙁", "😤"),
+    "emoji_irony": ("😏", "🤡"),
+    "mishap": (
+        "the heating broke in deep winter",
+        "my parcel was a month late",
+        "the elevator halted between floors",
+        "my bike was stolen at the harbour",
+        "the match was abandoned at halftime",
+        "my keyboard froze during an exam",
+        "the landlord kept our deposit",
+        "our car broke down on the motorway",
+    ),
+    "gender": ("genderqueer", "cisgender", "intersex"),
+    "religion": ("Mormon", "Jain", "Protestant", "agnostic"),
+    "nationality": ("Peruvian", "Korean", "Kenyan", "Swedish", "Iranian", "Turkish"),
+    "ethnicity": ("Maori", "Pacific Islander", "Latina", "Roma"),
+    "orientation": ("queer", "pansexual", "homosexual"),
+    "disability": ("hard of hearing", "paraplegic", "epileptic"),
+    "age": ("teenage", "octogenarian", "retired"),
+}  # fmt: skip
+
+VOCAB: dict[str, dict[str, tuple[str, ...]]] = {"fit": FIT, "check": CHECK, "calibration": CALIBRATION}
+VOCABULARIES: tuple[str, ...] = tuple(VOCAB)
 
 PROTECTED_CATEGORIES: tuple[str, ...] = (
     "gender",
@@ -155,6 +214,7 @@ PROTECTED_CATEGORIES: tuple[str, ...] = (
 PERSON_PATTERNS: dict[str, dict[str, str]] = {
     "fit": dict.fromkeys(PROTECTED_CATEGORIES, "{attr} {role}"),
     "check": {**dict.fromkeys(PROTECTED_CATEGORIES, "{attr} {role}"), "gender": "{attr}"},
+    "calibration": dict.fromkeys(PROTECTED_CATEGORIES, "{attr} {role}"),
 }
 
 _WORD = re.compile(r"[^\W\d_]+(?:['’-][^\W\d_]+)*", re.UNICODE)

@@ -35,6 +35,10 @@ class HandlerConfig(EngineOptions):
     low-confidence threshold of the metrics and the sample of live predictions (``affectlens serve
     --sample-predictions RATE --sample-file PATH``; see ``affectlens.serving.metrics.PredictionSampler``)."""
 
+    # In the worker, ONNX Runtime shares the cores with TorchServe's frontend and the clients: threads that spin
+    # while idle take the cores from them (bench/bench_serving.py, 2 cores: single-request overhead +10.1 -> +7.3
+    # ms, 8 clients 58% -> 81% of in-process). ``spin_wait: true`` in the handler config turns spinning back on.
+    spin_wait: bool = False
     max_text_chars: int = 5000  # longer texts are refused (400 text_too_long), never silently cut
     max_texts: int = 256  # texts per request
     max_explain_texts: int = 16  # texts per request with "explain": true (explanations are costly)

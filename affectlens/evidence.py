@@ -1,0 +1,105 @@
+"""Decisive-evidence features: where the lexicon's parse-based evidence should outweigh the network.
+
+A linear stacker adds lexicon evidence to the network's logits with the same weight everywhere, so it learns
+what helps on average: on ordinary text the network is right and the lexicon is noise, and the lexicon is
+ignored exactly where it knows better (a negation whose scope covers every polar word, an elliptic "..., but it
+wasn't", the clause after a contrastive "but", an emoji, an ironic tone). These features are *gated*: each is
+zero unless its gate is open, so the stacker can learn, per gate, how far to follow the lexicon's vote and how
+far to discount the network there.
+
+For each gate ``g`` (0/1, irony in [0, 1]) and each term ``t`` the column ``"g*t"`` is ``g * t``, with terms:
+
+* ``lexicon_negative``, ``lexicon_positive``: the lexicon's vote, 0/1: for the contrast gate the sign of the
+  valence after the contrastive "but", for the emoji gate the sign of the emoji's own valence, for the others
+  the VADER compound beyond its ±0.05 band (after our negation scope);
+* ``network_negative``, ``network_neutral``, ``network_positive``: the network's centred sentiment logits, so a
+  negative weight on them turns the network down where the gate is open.
+
+=================== =====================================================================================
+gate                open when
+=================== =====================================================================================
+full_negation       every polar word is inside a negation scope (and there is one)
+elliptic_negation   an elliptic negation refers back to a polar phrase ("..., but it wasn't")
+contrast            polar words follow a contrastive "but"
+emoji               an emoji with valence
+irony               P(ironic) from the network's irony head (models with the head only)
+=================== =====================================================================================
+
+The names are stable: a calibration lists the columns it was fitted on (``feature_names``), and a column is
+computed only when asked for. Pure numpy; no parse or network pass of its own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+
+VADER_BAND = 0.05  # VADER's neutral band on the compound score
+GATES: tuple[str, ...] = ("full_negation", "elliptic_negation", "contrast", "emoji", "irony")
+TERMS: tuple[str, ...] = (
+    "lexicon_negative",
+    "lexicon_positive",
+    "network_negative",
+    "network_neutral",
+    "network_positive",
+)
+EVIDENCE_FEATURES: tuple[str, ...] = tuple(f"{gate}*{term}" for gate in GATES for term in TERMS)
+LEXICON_GATES = GATES[:-1]  # the gates a model without the irony head can use
+
+
+def evidence_names(has_irony: bool) -> tuple[str, ...]:
+    """The evidence columns a calibration fits for a network with (or without) the irony head."""
+    gates = GATES if has_irony else LEXICON_GATES
+    return tuple(name for name in EVIDENCE_FEATURES if name.split("*", 1)[0] in gates)
+
+
+def gate_values(lexicon: Mapping[str, np.ndarray], irony_logit: np.ndarray | None) -> dict[str, np.ndarray]:
+    """Each gate per row, from the lexicon feature columns (by name) and the irony logit (None: no head)."""
+    gates = {
+        "full_negation": (lexicon["negated_sentiment_tokens"] >= 1) & (lexicon["negated_polar_share"] >= 0.999),
+        "elliptic_negation": lexicon["elliptic_negations"] >= 1,
+        "contrast": lexicon["post_contrast_valence"] != 0,
+        "emoji": (lexicon["emoji_count"] >= 1) & (lexicon["emoji_valence"] != 0),
+    }
+    out = {name: value.astype(float) for name, value in gates.items()}
+    if irony_logit is not None:
+        out["irony"] = 1.0 / (1.0 + np.exp(-np.clip(np.asarray(irony_logit, dtype=float), -50, 50)))
+    return out
+
+
+def evidence_columns(
+    lexicon: Mapping[str, np.ndarray],
+    sentiment_logits: np.ndarray,
+    irony_logit: np.ndarray | None,
+    names: tuple[str, ...] | list[str],
+) -> dict[str, np.ndarray]:
+    """The requested evidence columns (``names`` may hold other names: they are skipped)."""
+    wanted = [n for n in names if n in EVIDENCE_FEATURES]
+    if not wanted:
+        return {}
+    gates = gate_values(lexicon, irony_logit)
+    z = np.asarray(sentiment_logits, dtype=float)
+    z = z - z.mean(axis=1, keepdims=True)
+    network = {"network_negative": z[:, 0], "network_neutral": z[:, 1], "network_positive": z[:, 2]}
+    out = {}
+    for name in wanted:
+        gate, term = name.split("*", 1)
+        if gate not in gates:
+            raise ValueError(f"evidence feature {name!r} needs the irony head, which this network does not have")
+        if term in network:
+            out[name] = gates[gate] * network[term]
+        else:
+            vote = _vote(lexicon, gate)
+            out[name] = gates[gate] * (vote < 0 if term == "lexicon_negative" else vote > 0)
+    return out
+
+
+def _vote(lexicon: Mapping[str, np.ndarray], gate: str) -> np.ndarray:
+    """The lexicon's signed vote where ``gate`` is open: -1, 0 or +1 per row."""
+    if gate == "contrast":
+        return np.sign(np.asarray(lexicon["post_contrast_valence"], dtype=float))
+    if gate == "emoji":
+        return np.sign(np.asarray(lexicon["emoji_valence"], dtype=float))
+    compound = np.asarray(lexicon["vader_compound"], dtype=float)
+    return np.where(compound >= VADER_BAND, 1.0, np.where(compound <= -VADER_BAND, -1.0, 0.0))

@@ -1,0 +1,99 @@
+"""The gated decisive-evidence features (affectlens.evidence) and the stacker that reads them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from affectlens.ensemble import SentimentStacker, stacker_features
+from affectlens.evidence import EVIDENCE_FEATURES, evidence_names, gate_values
+from affectlens.labels import IRONY_INDEX
+
+
+def _columns(texts: list[str]) -> tuple[list, dict[str, np.ndarray]]:
+    from affectlens.lexicons import LexiconPipeline
+    from affectlens.lexicons.features import FEATURE_NAMES
+
+    analyses = LexiconPipeline().analyze_batch(texts)
+    full = np.stack([a.features for a in analyses]).astype(float)
+    return analyses, {name: full[:, j] for j, name in enumerate(FEATURE_NAMES)}
+
+
+def test_gates_open_on_the_phenomena_they_name_and_stay_shut_on_plain_text() -> None:
+    texts = [
+        "The battery is not good.",  # every polar word negated
+        "I expected the update to be awful, but it wasn't.",  # elliptic
+        "The screen is dim but the battery is great.",  # contrast
+        "Works as described 👎",  # emoji with valence
+        "The battery is good.",  # nothing decisive
+    ]
+    _, columns = _columns(texts)
+    gates = gate_values(columns, None)
+    assert "irony" not in gates
+    assert gates["full_negation"].tolist() == [1, 1, 0, 0, 0]  # the elliptic negation scopes "awful" too
+    assert gates["elliptic_negation"][1] == 1 and gates["elliptic_negation"][[0, 2, 3, 4]].sum() == 0
+    assert gates["contrast"][2] == 1 and gates["contrast"][4] == 0
+    assert gates["emoji"].tolist() == [0, 0, 0, 1, 0]
+
+
+def test_evidence_columns_are_the_gate_times_the_lexicon_vote_or_the_centred_network_logits() -> None:
+    analyses, _ = _columns(["The battery is not good.", "The battery is good."])
+    logits = np.zeros((2, IRONY_INDEX + 1))
+    logits[:, :3] = [[1.0, 2.0, 6.0], [0.0, 0.0, 3.0]]
+    logits[:, IRONY_INDEX] = [0.0, 50.0]
+    names = ("full_negation*lexicon_negative", "full_negation*lexicon_positive", "full_negation*network_positive")
+    got = stacker_features(logits, analyses, (*names, "irony*lexicon_positive"))
+    assert got[0, :3].tolist() == [1.0, 0.0, 3.0]  # negated "good" votes negative; network centred: 6 - 3
+    assert got[1, :3].tolist() == [0.0, 0.0, 0.0]  # gate shut
+    assert got[:, 3] == pytest.approx([0.0, 1.0])  # irony gate = P(ironic), the plain "good" votes positive
+
+
+def test_the_contrast_and_emoji_gates_vote_with_the_clause_after_but_and_the_emoji_itself() -> None:
+    analyses, _ = _columns(["The screen is great but the battery is awful.", "What a great phone 👎"])
+    names = (
+        "contrast*lexicon_negative",
+        "contrast*lexicon_positive",
+        "emoji*lexicon_negative",
+        "emoji*lexicon_positive",
+    )
+    got = stacker_features(np.zeros((2, IRONY_INDEX)), analyses, names)
+    assert got.tolist() == [[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]]
+
+
+def test_evidence_names_leave_out_the_irony_gate_for_a_network_without_the_head() -> None:
+    assert set(evidence_names(True)) == set(EVIDENCE_FEATURES)
+    assert not any(n.startswith("irony*") for n in evidence_names(False))
+    analyses, _ = _columns(["fine"])
+    with pytest.raises(ValueError, match="irony head"):
+        stacker_features(np.zeros((1, IRONY_INDEX)), analyses, ("irony*lexicon_positive",))
+
+
+def test_a_stacker_learns_to_follow_the_gate_where_the_network_is_confidently_wrong() -> None:
+    """On rows where a gate is open the network says the opposite of the label with confidence; elsewhere it is
+    right. With the gated columns the stacker overrules it there and keeps it elsewhere; without, it cannot."""
+    rng = np.random.default_rng(0)
+    n = 1200
+    y = rng.integers(0, 3, n)
+    gated = rng.random(n) < 0.2
+    shown = np.where(gated & (y != 1), 2 - y, y)  # the network's belief: flipped polarity where gated
+    logits = np.eye(3)[shown] * 5.0 + rng.normal(0, 0.5, (n, 3))
+    vote_neg, vote_pos = (y == 0).astype(float), (y == 2).astype(float)
+    z = logits - logits.mean(axis=1, keepdims=True)
+    g = gated.astype(float)
+    plain = np.stack([g], axis=1)
+    evidence = np.stack([g, g * vote_neg, g * vote_pos, g * z[:, 0], g * z[:, 1], g * z[:, 2]], axis=1)
+    without = SentimentStacker(alpha=0.1).fit(logits, plain, y).predict_proba(logits, plain).argmax(axis=1)
+    with_gate = SentimentStacker(alpha=0.1).fit(logits, evidence, y).predict_proba(logits, evidence).argmax(axis=1)
+    polar_gated = gated & (y != 1)
+    assert (without[polar_gated] == y[polar_gated]).mean() < 0.2
+    assert (with_gate[polar_gated] == y[polar_gated]).mean() > 0.9
+    assert (with_gate[~gated] == y[~gated]).mean() > 0.95
+
+
+def test_generated_rows_count_as_domains_of_their_own_kind() -> None:
+    from affectlens.calibrate import calibration_domain
+
+    assert calibration_domain("tweeteval-sentiment") == "tweeteval-sentiment"
+    assert calibration_domain("behaviour-fit") == "behaviour-fit"
+    assert calibration_domain("augment:negation:sst2") == calibration_domain("augment:contrast:tweeteval-sentiment")
+    assert calibration_domain("augment:identity:sst2") == "augment:identity"

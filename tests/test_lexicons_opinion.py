@@ -1,0 +1,48 @@
+"""Whose opinion counts (lexicons/opinion.py): others' reported views weigh less where the writer gives their own."""
+
+from __future__ import annotations
+
+import pytest
+from affectlens.lexicons import LexiconConfig, LexiconPipeline
+from affectlens.lexicons.opinion import REPORTED_WEIGHT, reported_clauses
+from affectlens.lexicons.tokenize import tokenize
+
+
+@pytest.fixture(scope="module")
+def pipe() -> LexiconPipeline:
+    return LexiconPipeline(LexiconConfig(use_nrc=False, use_parser=False))
+
+
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        ("The critics called the concert awful; I thought it was wonderful.", +1),
+        ("My friends raved about the film, but I found it dull.", -1),
+        ("People said it was terrible. Personally, I loved it.", +1),
+        ("In my opinion the hotel was lovely, though reviewers called it shabby.", +1),
+    ],
+)
+def test_the_writers_own_view_outweighs_the_views_they_report(pipe: LexiconPipeline, text: str, sign: int) -> None:
+    compound = pipe.analyze(text).vader["compound"]
+    assert compound * sign > 0.05
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Everyone says the food is great.",  # the only view given: nothing to weigh against
+        "They said it would be awful and it was.",
+        "I think it is great and everyone agrees.",  # no reporting verb after "everyone"
+    ],
+)
+def test_without_a_first_person_view_and_a_reported_one_nothing_changes(text: str) -> None:
+    assert reported_clauses(tokenize(text)) == set()
+
+
+def test_only_the_reported_clause_is_weighed_down(pipe: LexiconPipeline) -> None:
+    analysis = pipe.analyze("The critics called the concert awful; I thought it was wonderful.")
+    valence = {t.text: t.valence for t in analysis.tokens}
+    plain = pipe.analyze("The concert was awful; it was wonderful.")
+    plain_valence = {t.text: t.valence for t in plain.tokens}
+    assert valence["awful"] == pytest.approx(plain_valence["awful"] * REPORTED_WEIGHT)
+    assert valence["wonderful"] == pytest.approx(plain_valence["wonderful"])
