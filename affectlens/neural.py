@@ -253,13 +253,17 @@ class NeuralModel:
         return self.card.irony
 
     def encode(self, texts: Sequence[str]) -> list[Any]:
-        """Token ids of the texts in the network's input form (e.g. emoji as words), identity terms neutralized
+        """Token ids of the texts in the network's input form (e.g. emoji as words), handles and links as the
+        training data wrote them (``affectlens.network_text``), identity terms neutralized
         (``NeuralConfig.identity_neutral``)."""
+        from affectlens.network_text import as_trained
+
+        forms = [as_trained(self.input_form(t)) for t in texts]
         if self.config.identity_neutral:
             from affectlens.identity_terms import neutralize
 
-            return list(self.tokenizer.encode_batch([neutralize(self.input_form(t)) for t in texts]))
-        return list(self.tokenizer.encode_batch([self.input_form(t) for t in texts]))
+            forms = [neutralize(t) for t in forms]
+        return list(self.tokenizer.encode_batch(forms))
 
     def logits(self, texts: Sequence[str], timings: dict[str, float] | None = None) -> np.ndarray:
         """Logits (n, 31), or (n, 32) with the irony head, in input order; length-sorted batches (dynamic padding).
