@@ -28,6 +28,7 @@ from affectlens.labels import (
     NUM_SENTIMENT,
     SENTIMENT_LABELS,
     SENTIMENT_SLICE,
+    VADER_THRESHOLD,
 )
 from affectlens.lexicons import LexiconAnalysis, LexiconConfig, LexiconPipeline
 from affectlens.neural import NeuralConfig, NeuralModel
@@ -37,7 +38,6 @@ from affectlens.schema import ModelInfo, Prediction, Result, ScoreError, TokenEv
 log = logging.getLogger("affectlens.engine")
 
 MODES = ("hybrid", "neural", "lexicon")
-VADER_THRESHOLD = 0.05  # VADER's convention: compound >= 0.05 positive, <= -0.05 negative
 # GoEmotions labels that the NRC lexicon names too (lexicon-only emotions).
 NRC_TO_GOEMOTIONS = {e: e for e in ("anger", "disgust", "fear", "joy", "sadness", "surprise")}
 # Keys of ``score_batch(..., timings=...)``; the TorchServe handler's stage metric uses the same names.

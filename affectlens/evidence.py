@@ -35,7 +35,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
-VADER_BAND = 0.05  # VADER's neutral band on the compound score
+from affectlens.labels import VADER_THRESHOLD
+
 GATES: tuple[str, ...] = ("full_negation", "elliptic_negation", "contrast", "emoji", "irony")
 TERMS: tuple[str, ...] = (
     "lexicon_negative",
@@ -102,4 +103,4 @@ def _vote(lexicon: Mapping[str, np.ndarray], gate: str) -> np.ndarray:
     if gate == "emoji":
         return np.sign(np.asarray(lexicon["emoji_valence"], dtype=float))
     compound = np.asarray(lexicon["vader_compound"], dtype=float)
-    return np.where(compound >= VADER_BAND, 1.0, np.where(compound <= -VADER_BAND, -1.0, 0.0))
+    return np.where(compound >= VADER_THRESHOLD, 1.0, np.where(compound <= -VADER_THRESHOLD, -1.0, 0.0))

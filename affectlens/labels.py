@@ -51,3 +51,6 @@ def output_names(irony: bool = False) -> list[str]:
     """Names of the network's output rows (``config.id2label`` of the Hugging Face model)."""
     names = [f"sentiment:{n}" for n in SENTIMENT_LABELS] + [f"emotion:{n}" for n in EMOTION_LABELS]
     return [*names, "irony:irony"] if irony else names
+
+
+VADER_THRESHOLD = 0.05  # VADER's convention: compound >= 0.05 positive, <= -0.05 negative

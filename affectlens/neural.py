@@ -24,8 +24,10 @@ from typing import Any
 import numpy as np
 
 from affectlens.errors import ConfigError, MissingDependencyError, ModelNotFoundError
+from affectlens.identity_terms import neutralize
 from affectlens.input_forms import input_form
 from affectlens.labels import EMOTION_LABELS, NUM_OUTPUTS, NUM_OUTPUTS_WITH_IRONY, SENTIMENT_LABELS
+from affectlens.network_text import as_trained
 
 log = logging.getLogger("affectlens.neural")
 
@@ -256,12 +258,8 @@ class NeuralModel:
         """Token ids of the texts in the network's input form (e.g. emoji as words), handles and links as the
         training data wrote them (``affectlens.network_text``), identity terms neutralized
         (``NeuralConfig.identity_neutral``)."""
-        from affectlens.network_text import as_trained
-
         forms = [as_trained(self.input_form(t)) for t in texts]
         if self.config.identity_neutral:
-            from affectlens.identity_terms import neutralize
-
             forms = [neutralize(t) for t in forms]
         return list(self.tokenizer.encode_batch(forms))
 

@@ -46,7 +46,7 @@ _FIRST_PERSON_VERBS = frozenset(
     {
         "think", "thought", "believe", "believed", "found", "find", "feel", "felt", "reckon", "consider",
         "considered", "say", "loved", "love", "liked", "like", "hated", "hate", "enjoyed", "enjoy",
-        "disliked", "dislike", "adored", "adore", "guess", "suppose", "personally", "'d", "would",
+        "disliked", "dislike", "adored", "adore", "guess", "suppose", "would",
     }
 )  # fmt: skip
 _FIRST_PERSON_FILLERS = frozenset({"personally", "honestly", "really", "actually", "myself", "just", "still", "do"})
