@@ -7,7 +7,7 @@ EXTRAS ?= cpu,train,serve,dist,monitor,domain,dev
 DATA ?= ../shared/data
 RUN ?= runs/finetune
 BASE ?= affectlens/default_model/hf
-MODEL_VERSION ?= 0.4.0
+MODEL_VERSION ?= 0.5.0
 export HF_HUB_OFFLINE := 1
 
 .DEFAULT_GOAL := help
@@ -64,7 +64,7 @@ model: install ## retrain the default model from the shipped weights (one stage,
 		--irony --irony-loss-weight 1.0 --input-form emoji-text-v1 --augment --behaviour-fit \
 		--oversample financial-phrasebank=3 --oversample tweeteval-irony=3
 	$(BIN)/affectlens export $(RUN)/best -o $(RUN)/model --data-dir $(DATA) --no-fp16 --version $(MODEL_VERSION)
-	$(BIN)/affectlens calibrate --model $(RUN)/model --holdout $(RUN)/holdout.jsonl
+	$(BIN)/affectlens calibrate --model $(RUN)/model --holdout $(RUN)/holdout.jsonl --alpha 1.0 --class-weight-power 0
 	@echo "evaluate it (make evaluate MODEL=$(RUN)/model), then ship it: make ship RUN=$(RUN)"
 
 model-from-base: install ## 0.1.0's two stages from all-MiniLM-L6-v2 (~3.4 h); then `make model BASE=$(RUN)-stage2/best`

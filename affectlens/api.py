@@ -37,6 +37,10 @@ OPTIONS: Mapping[str, tuple[str, str]] = {
 }
 
 
+# Options that set a second field too: identity-neutral input is one switch for the network and the lexicons.
+_ALSO_SETS: dict[str, tuple[tuple[str, str], ...]] = {"identity_neutral": (("lexicon", "identity_neutral"),)}
+
+
 def engine_config(mode: str = "hybrid", model: str | Path | None = None, **options: Any) -> EngineConfig:
     """The ``EngineConfig`` that ``load(mode, model, **options)`` builds (options: see ``OPTIONS``)."""
     unknown = sorted(set(options) - set(OPTIONS))
@@ -46,8 +50,8 @@ def engine_config(mode: str = "hybrid", model: str | Path | None = None, **optio
         raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     parts: dict[str, dict[str, Any]] = {"engine": {}, "lexicon": {}, "neural": {}}
     for name, value in options.items():
-        section, field_name = OPTIONS[name]
-        parts[section][field_name] = value
+        for section, field_name in (OPTIONS[name], *_ALSO_SETS.get(name, ())):
+            parts[section][field_name] = value
     return EngineConfig(
         mode=mode,
         model_dir=None if model is None else str(model),
@@ -114,8 +118,8 @@ def load(mode: str = "hybrid", model: str | Path | None = None, **options: Any) 
     """An ``Analyzer`` for ``mode`` (hybrid, neural, lexicon) and a model folder (None: the shipped model).
 
     ``options``: provider ("auto", "cpu", "cuda"), threads, onnx_file, nrc, parser, emoji (bools: which lexicon
-    parts run), identity_neutral (bool: protected-attribute words neutralized for the network, default True),
-    max_chars, explain_max_tokens, batch_size (texts per engine call in ``pipe``). The engine (the
+    parts run), identity_neutral (bool, default True: protected-attribute words neutral for the network and the
+    lexicons), max_chars, explain_max_tokens, batch_size (texts per engine call in ``pipe``). The engine (the
     loaded model) is built once per set of engine options and shared by every analyzer that asks for it.
     """
     batch_size = int(options.pop("batch_size", DEFAULT_BATCH_SIZE))

@@ -20,21 +20,18 @@ import numpy as np
 
 from affectlens import __version__
 from affectlens.datasets import DatasetError, LabeledText
-from affectlens.ensemble import (
-    IRONY_FEATURE,
-    STACKER_ALPHAS,
-    STACKER_CLASS_WEIGHT_POWERS,
-    Calibration,
-    EmotionCalibrator,
-    choose_stacker,
-    fit_temperature,
-    stacker_features,
-)
+from affectlens.ensemble import IRONY_FEATURE, Calibration, EmotionCalibrator, fit_temperature, stacker_features
 from affectlens.evidence import evidence_names
 from affectlens.labels import EMOTION_LABELS, EMOTION_SLICE, IRONY_INDEX, NUM_SENTIMENT
 from affectlens.lexicons import LexiconConfig, LexiconPipeline
 from affectlens.lexicons.features import FEATURE_NAMES, FEATURE_VERSION
 from affectlens.neural import NeuralConfig, NeuralModel
+from affectlens.stacker_choice import (
+    STACKER_ALPHAS,
+    STACKER_CLASS_WEIGHT_POWERS,
+    STACKER_DOMAIN_WEIGHT_POWER,
+    choose_stacker,
+)
 
 log = logging.getLogger("affectlens.calibrate")
 
@@ -96,6 +93,7 @@ def fit_calibration(
     alpha: float | None = None,
     fallback: Calibration | None = None,
     evidence: bool = True,
+    domain_weight_power: float = STACKER_DOMAIN_WEIGHT_POWER,
 ) -> Calibration:
     """Fit temperature, sentiment stacker and emotion calibrator on ``rows``.
 
@@ -137,6 +135,7 @@ def fit_calibration(
         class_weight_powers=STACKER_CLASS_WEIGHT_POWERS if class_weight_power is None else (class_weight_power,),
         domains=[calibration_domain(r.source) for r in sent_rows],
         polarity_rows=polarity,
+        domain_weight_power=domain_weight_power,
     )
     info: dict[str, Any] = {
         "fitted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -146,7 +145,11 @@ def fit_calibration(
         "polarity_rows_scored": len(polarity_rows),
         "emotion_rows": len(emo_rows),
         "sources": sorted({r.source for r in rows}),
-        "stacker_choice": {"alpha": stacker.alpha, "class_weight_power": stacker.class_weight_power},
+        "stacker_choice": {
+            "alpha": stacker.alpha,
+            "class_weight_power": stacker.class_weight_power,
+            "domain_weight_power": domain_weight_power,
+        },
         # per candidate: domain-balanced CV score (macro metrics per 3-class source, polarity accuracy on
         # the polarity-only rows, averaged) and its standard error over the folds
         "stacker_cv": cv_table,
@@ -183,12 +186,14 @@ def fit_calibration(
 
 
 def rebuilt_holdout(data_dir: str) -> list[LabeledText]:
-    """The hold-out rows of the default training recipe (the same hash split ``affectlens train`` writes), rebuilt
-    from the training splits, e.g. to recalibrate a shipped model whose training run is gone."""
+    """The hold-out rows of the shipped recipe (``make model``: irony, augmentation, behaviour fit half; the same
+    hash split ``affectlens train`` writes), rebuilt from the training splits, e.g. to recalibrate a shipped model
+    whose training run is gone."""
     from affectlens.export.train import TrainConfig
     from affectlens.export.training_data import load_training_data
 
-    _, holdout, _ = load_training_data(TrainConfig(data_dir=data_dir, output_dir=""))
+    recipe = TrainConfig(data_dir=data_dir, output_dir="", irony=True, augment=True, behaviour_fit=True)
+    _, holdout, _ = load_training_data(recipe)
     return holdout
 
 
@@ -206,6 +211,7 @@ def run(args: argparse.Namespace) -> int:
         class_weight_power=args.class_weight_power,
         alpha=args.alpha,
         evidence=not args.no_evidence,
+        domain_weight_power=args.domain_weight_power,
     )
     path = calibration.save(model_dir)
     print(json.dumps({"written": str(path), **calibration.info}, indent=2))
@@ -232,6 +238,12 @@ def register_command(sub: Any, name: str, help_text: str) -> None:
         type=float,
         default=None,
         help="L2 penalty on the lexicon weights (default: chosen by cross-validation on the hold-out)",
+    )
+    p.add_argument(
+        "--domain-weight-power",
+        type=float,
+        default=STACKER_DOMAIN_WEIGHT_POWER,
+        help="how the stacker's fit weighs the hold-out's domains: 1 = each domain alike, 0 = each row alike",
     )
     p.add_argument("--no-nrc", action="store_true", help="fit without the NRC lexicon (licence)")
     p.add_argument(

@@ -99,6 +99,11 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from affectlens.export.onnx_export import ExportConfig, export_model
 
+    precision: dict[str, Any] = {}  # only what was given: ExportConfig holds the defaults
+    if args.smooth_alpha is not None:
+        precision["smooth_alpha"] = args.smooth_alpha or None
+    if args.fp32_ffn_down_layers is not None:
+        precision["fp32_ffn_down_layers"] = tuple(int(x) for x in args.fp32_ffn_down_layers.split(",") if x.strip())
     report = export_model(
         ExportConfig(
             checkpoint=args.checkpoint,
@@ -110,11 +115,10 @@ def cmd_export(args: argparse.Namespace) -> int:
             calibration_from=args.calibration_from,
             reference_dir=args.reference,
             fuse=not args.no_fuse,
-            smooth_alpha=args.smooth_alpha or None,
-            fp32_ffn_down_layers=tuple(int(x) for x in args.fp32_ffn_down_layers.split(",") if x.strip()),
             calibration_file=args.calibration_file,
             keep_fp32=args.keep_fp32,
             data_dir=args.data_dir,
+            **precision,
         )
     )
     print(json.dumps(report, indent=2))
@@ -187,11 +191,13 @@ def _add_export(sub: Any) -> None:
     p.add_argument(
         "--no-fuse", action="store_true", help="quantize the plain graph, without ONNX Runtime's transformer fusions"
     )
-    p.add_argument("--smooth-alpha", type=float, default=0.65, help="SmoothQuant on feed-forward inputs (0 = off)")
+    p.add_argument(
+        "--smooth-alpha", type=float, default=None, help="SmoothQuant on feed-forward inputs (0 = off; default 0.8)"
+    )
     p.add_argument(
         "--fp32-ffn-down-layers",
-        default="0,1,2",
-        help="layers whose feed-forward down-projection stays fp32 ('' = none)",
+        default=None,
+        help="layers whose feed-forward down-projection stays fp32 ('' = none; default 0,1,2,3)",
     )
     p.add_argument(
         "--calibration-file",

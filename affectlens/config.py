@@ -33,7 +33,7 @@ class EngineOptions:
     use_nrc: bool = True  # False for commercial use (NRC's licence is non-commercial)
     use_parser: bool = True  # False: negation scope by window rule, not spaCy
     spin_wait: bool = True  # ONNX Runtime threads spin while idle (False: they sleep; see NeuralConfig.spin_wait)
-    identity_neutral: bool = True  # protected-attribute words neutralized for the network (affectlens.identity_terms)
+    identity_neutral: bool = True  # protected-attribute words neutral for network and lexicons (identity_terms.py)
 
     def __post_init__(self) -> None:
         from affectlens.engine import MODES
@@ -70,7 +70,9 @@ class EngineOptions:
         return EngineConfig(
             mode=self.mode,
             model_dir=model_dir,
-            lexicon=LexiconConfig(use_nrc=self.use_nrc, use_parser=self.use_parser),
+            lexicon=LexiconConfig(
+                use_nrc=self.use_nrc, use_parser=self.use_parser, identity_neutral=self.identity_neutral
+            ),
             neural=NeuralConfig(
                 provider=self.provider,
                 intra_op_threads=self.threads,
@@ -114,7 +116,7 @@ def add_engine_arguments(
     parser.add_argument(
         "--keep-identity-terms",
         action="store_true",
-        help="let the network read protected-attribute words as written (default: one neutral word for all)",
+        help="protected-attribute words as written for the network and the lexicons (default: neutral for both)",
     )
     parser.add_argument(
         "--no-spin-wait",

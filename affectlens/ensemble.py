@@ -122,13 +122,23 @@ class SentimentStacker:
         self.alpha = alpha
         self.class_weight_power = class_weight_power
 
-    def _weights(self, y: np.ndarray) -> np.ndarray:
+    def _weights(self, y: np.ndarray, row_weight: np.ndarray | None) -> np.ndarray:
         counts = np.bincount(y, minlength=3).astype(float)
         per_class = (counts.sum() / (3 * np.maximum(counts, 1))) ** self.class_weight_power
-        w = per_class[y]
+        w = per_class[y] * (1.0 if row_weight is None else np.asarray(row_weight, dtype=float))
         return np.asarray(w / w.mean())
 
-    def fit(self, neural_logits: np.ndarray | None, lexicon_features: np.ndarray, y: np.ndarray) -> SentimentStacker:
+    def fit(
+        self,
+        neural_logits: np.ndarray | None,
+        lexicon_features: np.ndarray,
+        y: np.ndarray,
+        row_weight: np.ndarray | None = None,
+        temperature_rows: np.ndarray | None = None,
+    ) -> SentimentStacker:
+        """Fit on rows ``y``. ``row_weight``: optional per-row weights (e.g. ``domain_weights``);
+        ``temperature_rows``: a boolean mask of the rows the final temperature is fitted on, unweighted (default
+        all), e.g. natural text only, whose probabilities must mean what they say."""
         try:
             from scipy.optimize import minimize
         except ImportError as exc:
@@ -139,7 +149,7 @@ class SentimentStacker:
         self.scale_ = np.where(x.std(axis=0) > 1e-9, x.std(axis=0), 1.0)
         xs = (x - self.mean_) / self.scale_
         z = _centred(neural_logits, len(y))
-        w = self._weights(y)
+        w = self._weights(y, row_weight)
         onehot = np.eye(3)[y]
         n, k = xs.shape
 
@@ -157,7 +167,9 @@ class SentimentStacker:
         self.intercept_ = theta[1:4]
         self.coef_ = theta[4:].reshape(3, k)
         self.n_features_in_ = x.shape[1]
-        self.temperature_ = fit_temperature(self.decision_function(neural_logits, lexicon_features), y)
+        keep = np.ones(len(y), dtype=bool) if temperature_rows is None else np.asarray(temperature_rows, dtype=bool)
+        scores = self.decision_function(neural_logits, lexicon_features)
+        self.temperature_ = fit_temperature(scores[keep], y[keep])
         return self
 
     def decision_function(self, neural_logits: np.ndarray | None, lexicon_features: np.ndarray) -> np.ndarray:
@@ -191,131 +203,6 @@ class SentimentStacker:
         model.temperature_ = float(data["temperature"])
         model.n_features_in_ = model.coef_.shape[1]
         return model
-
-
-STACKER_ALPHAS = (0.03, 0.1, 0.3, 1.0, 3.0)
-STACKER_CLASS_WEIGHT_POWERS = (0.0, 0.5, 1.0)
-# Only candidates whose out-of-fold probabilities (natural-data 3-class rows) have an ECE within this of the best
-# calibrated candidate's are chosen: class weighting buys macro recall by moving probability away from the data's
-# prior, and the final temperature cannot move it back (on the 0.3.0 hold-out: ECE 0.039 unweighted, 0.052-0.072
-# with class weights).
-STACKER_ECE_SLACK = 0.01
-GENERATED_DOMAIN_PREFIXES = ("augment:", "behaviour")  # made-up rows: their calibration is nobody's concern
-
-
-def domain_balanced_score(
-    y: np.ndarray, pred: np.ndarray, domains: np.ndarray, polarity_y: np.ndarray, polarity_pred: np.ndarray
-) -> float:
-    """Mean over domains, each weighted equally: 3-class domains by the mean of macro-F1 and macro recall,
-    the polarity rows (all together, one part) by negative-vs-positive accuracy."""
-    from affectlens.evaluation.metrics import macro_f1, macro_recall
-
-    parts = []
-    for name in np.unique(domains):
-        mask = domains == name
-        parts.append((macro_f1(y[mask], pred[mask], 3) + macro_recall(y[mask], pred[mask], 3)) / 2)
-    if len(polarity_y):
-        parts.append(float((polarity_pred == polarity_y).mean()))
-    return float(np.mean(parts))
-
-
-def paired_standard_errors(fold_scores: np.ndarray, best: int) -> np.ndarray:
-    """Per candidate (rows of ``fold_scores``, one column per fold), the standard error of its score's distance to
-    candidate ``best``, from the per-fold differences (the folds are shared, so the fold-to-fold noise that all
-    candidates see cancels; the best candidate itself gets 0)."""
-    diff = fold_scores[best][None, :] - fold_scores
-    return np.asarray(diff.std(axis=1, ddof=1) / np.sqrt(fold_scores.shape[1]))
-
-
-def one_standard_error_choice(results: Sequence[tuple[float, float, float, float]]) -> tuple[float, float]:
-    """(alpha, power) from (score, standard error, alpha, power) rows: the largest alpha (strongest penalty)
-    whose score is within its standard error (of the distance to the best, see ``paired_standard_errors``) of the
-    best score; among those, the best score."""
-    best_score = max(results)[0]
-    close = [r for r in results if r[0] >= best_score - r[1]]
-    _, _, alpha, power = max(close, key=lambda r: (r[2], r[0]))
-    return alpha, power
-
-
-def choose_stacker(
-    neural_logits: np.ndarray,
-    lexicon_features: np.ndarray,
-    y: np.ndarray,
-    alphas: Sequence[float] = STACKER_ALPHAS,
-    class_weight_powers: Sequence[float] = STACKER_CLASS_WEIGHT_POWERS,
-    folds: int = 5,
-    seed: int = 0,
-    domains: Sequence[str] | None = None,
-    polarity_rows: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None,
-    ece_slack: float = STACKER_ECE_SLACK,
-) -> tuple[SentimentStacker, dict[str, dict[str, float | bool]]]:
-    """Pick ``alpha`` and ``class_weight_power`` by cross-validation on the fit rows, then refit on all rows.
-
-    Out-of-fold predictions are scored by ``domain_balanced_score`` (``domains``: the source of each row;
-    ``polarity_rows`` = (logits, features, labels 0/2) are scored, never fitted): the hold-out is mostly tweets,
-    and the product is also used on reviews and news. Then ``one_standard_error_choice``, so the lexicon only
-    moves the network's decisions when that clearly helps. Folds are not stratified: a small domain makes the
-    per-fold scores noisier, which only pushes the choice toward the stronger penalty. Returns the model and
-    the CV table (score and standard error per candidate). The standard error is paired (``paired_standard_errors``):
-    the folds' own difficulty differs far more than the candidates do (a small domain in a fold moves every
-    candidate's score alike), and an unpaired error would call every candidate "within one error", so the
-    strongest penalty would always win and the lexicon would be ignored even where it decides. Only candidates
-    whose out-of-fold ECE on the natural-data rows is within ``ece_slack`` of the lowest compete (the table marks
-    them ``eligible``).
-    """
-    from affectlens.evaluation.metrics import expected_calibration_error, polarity_decisions
-
-    y = np.asarray(y, dtype=int)
-    if folds < 2 or len(y) < folds:
-        raise ValueError(f"need folds >= 2 and at least {folds} rows, got folds={folds} and {len(y)} rows")
-    domain = np.array([str(d) for d in domains] if domains is not None else ["all"] * len(y))
-    if len(domain) != len(y):
-        raise ValueError(f"domains has {len(domain)} entries for {len(y)} rows")
-    rng = np.random.default_rng(seed)
-    fold = rng.permutation(len(y)) % folds
-    pol_logits, pol_features, pol_y = polarity_rows or (np.zeros((0, 3)), np.zeros((0, 0)), np.zeros(0, dtype=int))
-    pol_fold = rng.permutation(len(pol_y)) % folds
-
-    table: dict[str, dict[str, float | bool]] = {}
-    per_fold: list[list[float]] = []  # per candidate: the score of each fold
-    eces: list[float] = []  # per candidate: ECE of its out-of-fold probabilities on the natural-data rows
-    natural = np.array([not d.startswith(GENERATED_DOMAIN_PREFIXES) for d in domain], dtype=bool)
-    natural = natural if natural.any() else np.ones(len(y), dtype=bool)
-    pooled: list[tuple[float, float, float]] = []  # per candidate: (pooled out-of-fold score, alpha, power)
-    for power in class_weight_powers:
-        for alpha in alphas:
-            proba = np.zeros((len(y), 3))
-            pol_pred = np.zeros(len(pol_y), dtype=int)
-            for k in range(folds):
-                train, test, pol_test = fold != k, fold == k, pol_fold == k
-                model = SentimentStacker(alpha, power).fit(neural_logits[train], lexicon_features[train], y[train])
-                proba[test] = model.predict_proba(neural_logits[test], lexicon_features[test])
-                if pol_test.any():
-                    scores = model.decision_function(pol_logits[pol_test], pol_features[pol_test])
-                    pol_pred[pol_test] = polarity_decisions(scores)
-            pred = proba.argmax(axis=1)
-            per_fold.append(
-                [
-                    domain_balanced_score(y[t], pred[t], domain[t], pol_y[p], pol_pred[p])
-                    for t, p in ((fold == k, pol_fold == k) for k in range(folds))
-                ]
-            )
-            pooled.append((domain_balanced_score(y, pred, domain, pol_y, pol_pred), alpha, power))
-            eces.append(expected_calibration_error(proba[natural], y[natural]))
-    allowed = [e <= min(eces) + ece_slack for e in eces]  # calibration first: then the score decides
-    candidates = [i for i, ok in enumerate(allowed) if ok]
-    best = max(candidates, key=lambda i: pooled[i][0])
-    errors = paired_standard_errors(np.asarray(per_fold), best)
-    results = [(pooled[i][0], float(errors[i]), pooled[i][1], pooled[i][2]) for i in candidates]
-    for (score, alpha, power), se, ece, ok in zip(pooled, errors, eces, allowed, strict=True):
-        table[f"alpha={alpha},class_weight_power={power}"] = {
-            "score": round(score, 5),
-            "standard_error": round(float(se), 5),
-            "ece": round(ece, 5),
-            "eligible": ok,
-        }
-    alpha, power = one_standard_error_choice(results)
-    return SentimentStacker(alpha, power).fit(neural_logits, lexicon_features, y), table
 
 
 def best_f1_threshold(probs: np.ndarray, y: np.ndarray, grid: np.ndarray) -> tuple[float, float]:

@@ -24,9 +24,9 @@ from typing import Any
 import numpy as np
 
 from affectlens.errors import ConfigError, MissingDependencyError, ModelNotFoundError
-from affectlens.identity_terms import neutralize
 from affectlens.input_forms import input_form
 from affectlens.labels import EMOTION_LABELS, NUM_OUTPUTS, NUM_OUTPUTS_WITH_IRONY, SENTIMENT_LABELS
+from affectlens.lexicons.identity_terms import neutralize
 from affectlens.network_text import as_trained
 
 log = logging.getLogger("affectlens.neural")
@@ -53,8 +53,9 @@ class NeuralConfig:
     # ONNX Runtime's intra-op threads spin while they wait for work (lowest latency when the process has the cores
     # to itself); False lets them sleep, leaving the cores to other processes (a server's frontend, its clients).
     spin_wait: bool = True
-    # Protected-attribute words replaced by one neutral word in the network's input (affectlens.identity_terms), so
-    # the network cannot treat "a gay nurse" and "a straight nurse" differently; the lexicon reads the text as is.
+    # Protected-attribute words replaced by one neutral word in the network's input (lexicons/identity_terms.py),
+    # so the network cannot treat "a gay nurse" and "a straight nurse" differently (LexiconConfig.identity_neutral
+    # gives the same words no valence in the lexicons).
     identity_neutral: bool = True
 
     def __post_init__(self) -> None:

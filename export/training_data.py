@@ -46,31 +46,48 @@ def _mix_rows(cfg: Any, name: str, split: str, rng: random.Random) -> list[Label
 BEHAVIOUR_HOLDOUT_EVERY = 3  # every third fit template of a test (index 2, 5, ...) is held out whole
 
 
+def _single_label(expected: frozenset[str] | None, two_label: bool) -> str | None:
+    """A case's one label: its gold label; with ``two_label``, "neutral" for {positive, neutral} (a negated
+    negative, "not bad": the augmenter's convention, ``export/augment.negated_label``); else None."""
+    if expected is None:
+        return None
+    if len(expected) == 1:
+        return next(iter(expected))
+    return "neutral" if two_label and expected == {"positive", "neutral"} else None
+
+
 def behaviour_rows(seed: int) -> tuple[list[LabeledText], list[LabeledText]]:
-    """Single-label cases of the behavioural suite's fit half as sentiment rows (deduplicated): (training rows,
+    """Cases of the behavioural suite's fit half as sentiment rows (deduplicated): (training rows,
     hold-out rows). Every ``BEHAVIOUR_HOLDOUT_EVERY``-th template of a test is held out whole and filled with the
     suite's *calibration* vocabulary (words neither half uses); the others, filled with the fit vocabulary, are
     trained on. A text-level hold-out would show the ensemble a network that has learnt each template's wording
     and words from a few fillings and is right on every one: the stacker would learn to ignore the lexicon exactly
-    where the network meets phrasing and words it has not seen, as in the check half and in anyone's data."""
+    where the network meets phrasing and words it has not seen, as in the check half and in anyone's data. The
+    suite's calibration templates (``affectlens.behaviour.templates_calibration``: shapes no network weights have
+    seen, as the shipped weights saw all fit templates) are all held out. The hold-out also takes the two-label
+    cases ({positive, neutral}: negated negatives) as neutral, so the ensemble sees where a network reads "not
+    bad" as negative; training takes single-label cases only."""
     from affectlens.behaviour import generate
+    from affectlens.behaviour.vocab import CALIBRATION_SET
 
     def held(template: str) -> bool:
-        return int(template.rsplit("/", 1)[1]) % BEHAVIOUR_HOLDOUT_EVERY == BEHAVIOUR_HOLDOUT_EVERY - 1
+        _, half, index = template.split("/")
+        return half == CALIBRATION_SET or int(index) % BEHAVIOUR_HOLDOUT_EVERY == BEHAVIOUR_HOLDOUT_EVERY - 1
 
     def rows(cases: list[Any], keep: bool) -> list[LabeledText]:
         seen: set[str] = set()
         out = []
         for case in cases:
-            if case.expected is None or len(case.expected) != 1 or case.text in seen or held(case.template) != keep:
+            label = _single_label(case.expected, two_label=keep)
+            if label is None or case.text in seen or held(case.template) != keep:
                 continue
             seen.add(case.text)
-            (label,) = case.expected
             out.append(LabeledText(case.text, sentiment=SENTIMENT_NAMES[label], source=BEHAVIOUR_SOURCE))
         return out
 
     train = rows(generate(half="fit", seed=seed), keep=False)
-    holdout = rows(generate(half="fit", seed=seed, vocabulary="calibration"), keep=True)
+    holdout = rows(generate(half="fit", seed=seed, vocabulary=CALIBRATION_SET), keep=True)
+    holdout += rows(generate(half=CALIBRATION_SET, seed=seed), keep=True)  # the calibration templates, all held
     return train, holdout
 
 

@@ -96,6 +96,7 @@ class Doc:
     negation: NegationEvidence | None = None
     vader: VaderEvidence | None = None
     nrc: NrcEvidence | None = None
+    identity: frozenset[int] = frozenset()  # tokens that name a protected attribute: no valence, no emotion
 
 
 E = TypeVar("E")

@@ -21,13 +21,17 @@ negated_valence             sum of the (final) valences of those tokens
 log_length                  log(1 + number of word tokens)
 elliptic_negations          number of elliptic negations ("..., but it wasn't")               (version 2)
 negated_polar_share         negated polar tokens / polar tokens (0 without polar tokens)      (version 2)
-post_contrast_valence       sum of the valences after the first contrastive "but" (0 without) (version 2)
+post_contrast_valence       sum of the valences after the text's turn (``contrast.py``; 0 without) (version 2)
 =========================== ===============================================================
 
 Version 2 appended three names and changed the negation rules behind the first twenty (their values move on
 negated text), so a version-1 calibration is refused; calibrations read their columns by name. Version 3 kept
 the names and changed two rules (an answer "No." negates the question before it and counts as an elliptic
 negation; a comma-delimited insert after a cue no longer stops its scope), so a version-2 calibration is refused.
+Version 4 kept the names and changed rules again: turns other than "but" weigh like it (a concessive opening
+clause, "yet"/"however"/"whereas", "used to ... now ..."), "not" on a numeral or quantifier negates its noun
+phrase ("Not one guest ..."), "no question"/"no denying" do not negate, "..., which it was not" and answers
+such as "Definitely not." are elliptic negations; a version-3 calibration is refused.
 """
 
 from __future__ import annotations
@@ -42,11 +46,11 @@ if TYPE_CHECKING:
 
 __all__ = ["COMPATIBLE_VERSIONS", "FEATURE_NAMES", "FEATURE_VERSION", "build_features"]
 
-FEATURE_VERSION = "3"
+FEATURE_VERSION = "4"
 # Calibrations fitted on these versions are accepted (their columns are read by name). Version 2 changed the
 # negation rules (scope across complement clauses, elliptic negation, "far from", ...), so the values of the
 # version-1 features moved too: a version-1 calibration must be refitted.
-COMPATIBLE_VERSIONS = ("3",)
+COMPATIBLE_VERSIONS = ("4",)
 
 FEATURE_NAMES: tuple[str, ...] = (
     "vader_neg",

@@ -7,11 +7,12 @@ apostrophe-less forms (``dont``, ``cant``, ``isnt`` ...), ``cannot``, ``no``, ``
 "far"/"anything"). Not cues: ``despite`` (concessive; VADER counts it), ``nope``.
 
 Idioms that do not negate (the cue is inactive): ``not only/just/merely``, ``not to mention``,
-``no doubt``, ``without (a|any) doubt``, ``no matter``, ``no wonder``, ``nothing but``,
+``no doubt``, ``no question``, ``no denying``, ``without (a|any) doubt``, ``without question``, ``no matter``,
+``no wonder``, ``nothing but``,
 ``never mind``, ``or not``, ``if not``, and after ``can't/cannot/couldn't`` (or ``can/could not``):
 ``wait``, "enough" later in the clause (``can't recommend it enough``; not after a sentiment word:
 ``can't get bright enough`` negates) and "more" ending the clause within 4 words (``couldn't agree
-more``). In the ``doubt`` idioms "doubt" is neutralized (its own negative valence is ignored).
+more``). In the ``doubt`` and ``denying`` idioms that word is neutralized (its own negative valence is ignored).
 ``not bad`` is ordinary negation (it flips "bad").
 """
 
@@ -36,10 +37,12 @@ CONTRAST = frozenset(
 )
 _NEXT_IDIOM = {
     "not": frozenset({"only", "just", "merely"}),
-    "no": frozenset({"doubt", "matter", "wonder"}),
+    "no": frozenset({"doubt", "matter", "wonder", "question", "denying"}),
     "nothing": frozenset({"but"}),
     "never": frozenset({"mind"}),
 }
+_WITHOUT_IDIOM = frozenset({"doubt", "question"})  # "without (a) doubt", "without question": certainty
+_NEUTRALIZED = frozenset({"doubt", "denying"})  # the idiom's own word has no valence here ("no doubt")
 _WAIT_CUES = frozenset({"can't", "cant", "cannot", "couldn't", "couldnt"})
 # "not" after these is an idiom with no scope: "good or not", "one of the best, if not the best".
 _NOT_IDIOM_PREV = frozenset({"or", "if"})
@@ -86,11 +89,11 @@ def active_cues(words: list[str], tokens: list[Token], senti: Container[str]) ->
         nxt2 = words[k + 2] if k + 2 < n else ""
         prev = words[k - 1] if k else ""
         if nxt in _NEXT_IDIOM.get(w, ()) or (w == "not" and nxt == "to" and nxt2 == "mention"):
-            if nxt == "doubt":
+            if nxt in _NEUTRALIZED:
                 neutral.add(k + 1)
             continue
-        if w == "without" and (nxt == "doubt" or (nxt in ("a", "any") and nxt2 == "doubt")):
-            neutral.add(k + 1 if nxt == "doubt" else k + 2)
+        if w == "without" and (nxt in _WITHOUT_IDIOM or (nxt in ("a", "any") and nxt2 in _WITHOUT_IDIOM)):
+            neutral.add(k + 1 if nxt in _WITHOUT_IDIOM else k + 2)
             continue
         if w == "not" and prev in _NOT_IDIOM_PREV:
             continue

@@ -10,8 +10,9 @@ unless already negated (``She didn't like it and I didn't either``: "like" stays
 VADER weights that phrase where the cue stands, so after "but" the elliptic clause decides
 (``feared ... painful, but it was not`` is positive).
 
-An answer that negates a yes/no question (``Was the museum nice? No.``, ``Nope``, ``Not really``, ``Not at all``)
-is elliptic too: its scope is the polar words of the question just before it.
+An answer that negates a yes/no question (``Was the museum nice? No.``, ``Nope``, ``Not really``, ``Not at all``,
+``Definitely not``, ``Not once``) is elliptic too: its scope is the polar words of the question just before it.
+``..., which it was not`` refers back like ``..., but it was not`` ("which" and a pronoun, then a copula).
 
 Known limit: with another subject (``The food was good, but the service wasn't``) the polar word is
 negated in place, so the first clause's own polarity is lost (the "but" weighting already favours
@@ -69,8 +70,11 @@ def elliptic_antecedent(
     if start == 0 or tokens[start - 1].sent_end:
         return []  # the elliptic clause opens its sentence: nothing to refer back to
     subject = [words[i] for i in range(start, k) if tokens[i].kind == WORD]
-    if len(subject) > _ELLIPSIS_SUBJECT_WORDS or not _RELATIVE.isdisjoint(subject) or words[start - 1] == "that":
-        return []  # "..., which it isn't", "privileges that you don't": a noun phrase, not a polar predicate
+    which_it = _which_it_was_not(subject, words[k])
+    if not which_it and (
+        len(subject) > _ELLIPSIS_SUBJECT_WORDS or not _RELATIVE.isdisjoint(subject) or words[start - 1] == "that"
+    ):
+        return []  # "privileges that you don't", "an offer which I didn't": a noun phrase, not a polar predicate
     first = start
     while first > 0 and not tokens[first - 1].sent_end:
         first -= 1
@@ -94,28 +98,51 @@ def elliptic_antecedent(
     return sorted(phrase)
 
 
-_ANSWER_WORDS = frozenset({"no", "nope", "nah", "not"})
-_ANSWER_TAIL = frozenset({"really", "at", "all", "quite", "exactly", "particularly", "so", "much", "sadly", "way"})
+_WHICH_PRONOUNS = frozenset({"it", "they", "he", "she", "this", "that"})
+_BE = frozenset({"is", "are", "was", "were", "am", "be", "'s", "'re", "'m"})
+
+
+def _which_it_was_not(subject: list[str], cue: str) -> bool:
+    """``..., which it was not`` / ``which they aren't``: "which" stands for the polar predicate before it."""
+    if len(subject) < 2 or subject[0] != "which" or subject[1] not in _WHICH_PRONOUNS:
+        return False
+    copula = cue.replace("n't", "") in _BE or cue in ("isnt", "wasnt", "arent", "werent")
+    return set(subject[2:]) <= _BE and (copula or (cue == "not" and subject[-1] in _BE))
+
+
+_ANSWER_WORDS = frozenset({"no", "nope", "nah", "not", "never"})
+_ANSWER_LEAD = frozenset({"definitely", "certainly", "absolutely", "probably", "honestly", "sadly", "of", "course"})
+_ANSWER_TAIL = frozenset(
+    {"really", "at", "all", "quite", "exactly", "particularly", "so", "much", "sadly", "way", "once", "ever", "again"}
+)
 _ANSWER_MAX_POLAR = 4
 
 
 def answer_cues(text: str, tokens: list[Token], words: list[str]) -> list[int]:
-    """Tokens that answer "no" to the question just before them: the first word of a sentence that follows a
-    "?", is "no"/"nope"/"nah"/"not" and has only fillers after it ("No.", "Nope!", "Not really.", "Not at all")."""
+    """Tokens that answer "no" to the question just before them: in a sentence that follows a "?", a first word
+    "no"/"nope"/"nah"/"not"/"never" (after a lead such as "definitely", "of course") with only fillers after it
+    ("No.", "Nope!", "Not really.", "Not at all", "Definitely not.", "Not once.", "Never again")."""
     out = []
     n = len(tokens)
-    for k in range(1, n):
-        if not tokens[k - 1].sent_end or "?" not in text[tokens[k - 1].start : tokens[k].start]:
+
+    def bare(i: int) -> str:
+        return words[i].rstrip(".!,")
+
+    for first in range(1, n):
+        if not tokens[first - 1].sent_end or "?" not in text[tokens[first - 1].start : tokens[first].start]:
             continue
-        if words[k].rstrip(".!,") not in _ANSWER_WORDS or tokens[k].kind != WORD:
+        k = first
+        while bare(k) in _ANSWER_LEAD and not tokens[k].sent_end and k + 1 < n:
+            k += 1
+        if bare(k) not in _ANSWER_WORDS or tokens[k].kind != WORD:
             continue
         j = k
         while not tokens[j].sent_end and j + 1 < n:
             j += 1
-            if tokens[j].kind == WORD and words[j].rstrip(".!,") not in _ANSWER_TAIL:
+            if tokens[j].kind == WORD and bare(j) not in _ANSWER_TAIL:
                 break
         else:
-            if words[k].rstrip(".!,") != "not" or j > k:  # a bare "Not." answers nothing
+            if bare(k) != "not" or j > k or k > first:  # a bare "Not." answers nothing
                 out.append(k)
     return out
 
@@ -123,12 +150,16 @@ def answer_cues(text: str, tokens: list[Token], words: list[str]) -> list[int]:
 def answer_antecedent(
     tokens: list[Token], words: list[str], k: int, senti: Container[str], cue_set: set[int]
 ) -> list[int]:
-    """The polar words (at most 4, the last ones) of the question that the answer at ``k`` negates."""
-    first = k - 1
+    """The polar words (at most 4, the last ones) of the question that the answer at ``k`` negates (``k`` may
+    follow a lead such as "Definitely": the question is the sentence before the answer's)."""
+    answer = k
+    while answer > 0 and not tokens[answer - 1].sent_end:
+        answer -= 1
+    first = answer - 1
     while first > 0 and not tokens[first - 1].sent_end:
         first -= 1
     polar = [
-        i for i in range(first, k)
+        i for i in range(first, answer)
         if tokens[i].kind == WORD and words[i] in senti and i not in cue_set and words[i] not in BOOSTER_DICT
     ]  # fmt: skip
     return polar[-_ANSWER_MAX_POLAR:]

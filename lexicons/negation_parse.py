@@ -6,7 +6,8 @@ Scope, parse-based (one sentence at a time; spaCy tokens mapped to ours by chara
   (``I don't think it's good``: the negated matrix verb scopes into its complement, so "good" is
   negated); when the head is a subject (``Not everyone loves it``) the clause's predicate too.
 - ``no``/``neither`` as determiner: the noun phrase after the cue, plus the predicate when the noun
-  is the subject (``No movie is good``).
+  is the subject (``No movie is good``); so for ``not`` on a numeral or quantifier (``Not one guest liked it``,
+  ``Not many people came``).
 - ``nothing``/``nobody``/``none``: as subject, the predicate (``nobody hates this``); otherwise
   their own subtree (``I saw nothing wrong``). ``without``: its object. ``nor``: the conjunct after it.
 - Pruned: adverbial clauses, parataxis, conjuncts with their own subject (``I don't like it, and
@@ -38,6 +39,7 @@ _PARSE_CUES = frozenset(
 _SUBJ = frozenset({"nsubj", "nsubjpass", "csubj", "csubjpass", "expl"})
 _PRON_CUES = frozenset({"nothing", "nobody", "none", "nowhere"})
 _COMPLEMENT = frozenset({"ccomp", "xcomp"})
+_QUANTIFIER_DEPS = frozenset({"nummod", "amod", "det", "quantmod"})  # "not" on "one", "many": negates their noun
 _PREDICATE = frozenset({"acomp", "attr", "oprd", "dobj", "xcomp"})  # what a negated verb's insert can stand before
 _EXCLUDE_PIPES = [  # everything but tok2vec and parser
     "ner", "lemmatizer", "attribute_ruler", "tagger", "morphologizer", "senter", "textcat",
@@ -135,6 +137,8 @@ def parse_scope(c: Any) -> set[int]:
         for _ in range(2):  # "Never again will I be happy": climb from the adverb to the verb
             if root.dep_ == "advmod" and root.head is not root:
                 root = root.head
+        if root.dep_ in _QUANTIFIER_DEPS and root.head is not root:  # these dependents hang on nouns
+            root, nominal = root.head, True  # "Not one person liked it", "Not many guests came": the noun phrase
         idx = collect_scope(root, c, nominal, commas)
         if root.dep_ in _SUBJ and root.head is not root:
             idx += collect_scope(root.head, c, False, commas)

@@ -150,7 +150,10 @@ class NrcAnnotator:
     def annotate(self, docs: Sequence[Doc]) -> list[NrcEvidence]:
         out = []
         for doc in docs:
-            emotions = tuple(self.lookup(t.lower) if t.kind == WORD else () for t in doc.tokens)
+            skip = doc.identity  # protected-attribute words: no emotion
+            emotions = tuple(
+                self.lookup(t.lower) if t.kind == WORD and i not in skip else () for i, t in enumerate(doc.tokens)
+            )
             n_words = sum(1 for t in doc.tokens if t.kind == WORD)
             counts = dict.fromkeys(NRC_CATEGORIES, 0)
             for cats in emotions:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from .base import WORD, Doc, LexiconConfigError, LexiconInputError
 from .emoji import EmojiAnnotator
 from .features import build_features
+from .identity_terms import identity_spans
 from .negation import NegationAnnotator
 from .nrc import NRC_CATEGORIES, NrcAnnotator, nrc_data_path
 from .tokenize import tokenize
@@ -47,6 +48,7 @@ class LexiconConfig:
     use_nrc: bool = True
     use_emoji: bool = True
     use_parser: bool = True  # spaCy negation scope; False (or model missing) -> window rule
+    identity_neutral: bool = True  # protected-attribute words carry no valence nor emotion (identity_terms.py)
     spacy_model: str = "en_core_web_sm"
 
     def __post_init__(self) -> None:
@@ -113,14 +115,23 @@ _DEFAULT_CONFIG = LexiconConfig()
 _ZERO_VADER = {"neg": 0.0, "neu": 0.0, "pos": 0.0, "compound": 0.0}
 
 
+def identity_tokens(doc: Doc) -> frozenset[int]:
+    """Indices of the tokens inside a protected-attribute span of ``doc`` (``identity_terms.identity_spans``)."""
+    spans = identity_spans(doc.text)
+    if not spans:
+        return frozenset()
+    return frozenset(i for i, t in enumerate(doc.tokens) if any(s < t.end and t.start < e for s, e in spans))
+
+
 def _after_contrast(doc: Doc, valences: Sequence[float], neg: Any) -> float:
-    """Sum of the valences after the first contrastive "but" (0.0 without one, or without VADER); a phrase negated
-    by an elliptic negation ("it was awful, but it wasn't") counts where its cue stands, as in VADER's rule."""
+    """Sum of the valences after the text's turn (a contrastive "but", a concessive clause, "used to ... now": see
+    ``contrast.py``; 0.0 without one, or without VADER); a phrase negated by an elliptic negation ("it was awful,
+    but it wasn't") counts where its cue stands, as in VADER's rule."""
     index = doc.vader.contrast_index if doc.vader is not None else None
     if index is None:
         return 0.0
     where = [c if c is not None and c in neg.elliptic else i for i, c in enumerate(neg.cue)]
-    return float(sum(v for v, at in zip(valences, where, strict=True) if at > index))
+    return float(sum(v for v, at in zip(valences, where, strict=True) if at >= index))
 
 
 class LexiconPipeline:
@@ -169,6 +180,9 @@ class LexiconPipeline:
             raise LexiconInputError(f"got {len(texts)} texts but {len(parsed)} parses: pass one (or None) per text")
         negation, vader, nrc = self._annotators()
         docs = [Doc(t, tokenize(t)) for t in texts]
+        if self.config.identity_neutral:
+            for doc in docs:
+                doc.identity = identity_tokens(doc)
         if self._emoji is not None:
             for doc, e in zip(docs, self._emoji.annotate(docs), strict=True):
                 doc.emoji = e

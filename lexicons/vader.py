@@ -4,11 +4,11 @@ A re-implementation of ``vaderSentiment`` 3.3.2's ``polarity_scores`` that keeps
 valence: lexicon value, ALL-CAPS emphasis, boosters/dampeners in the 3 preceding tokens, the
 "never so/this" and special-idiom rules, the "least" rule, then the contrastive "but" weighting.
 Constants, booster and idiom tables are imported from ``vaderSentiment``, the lexicon is read from
-its ``vader_lexicon.txt``. On text without emoji, negation cues (VADER's ``despite`` included) and
-equal valences around "but", tokens, per-token valences and scores equal stock VADER's (tested
-against its own methods to 1e-9, on 46 sentences and a property test; 3,392 of 3,393 cue-free
-TweetEval/SST-2 validation texts agree, the other one contains "despite"). Scores are not rounded
-(stock rounds to 3/4 decimals).
+its ``vader_lexicon.txt``. On text without emoji, negation cues (VADER's ``despite`` included), turns other
+than "but" and equal valences around "but", tokens, per-token valences and scores equal stock VADER's (tested
+against its own methods to 1e-9, on 46 sentences and a property test; of the 3,435 TweetEval/SST-2
+validation texts without emoji or cues, 16 differ: idioms such as "no matter" and "nothing but", and turns such
+as "whereas" or "however"). Scores are not rounded (stock rounds to 3/4 decimals).
 
 Deliberate differences from stock VADER:
 
@@ -18,7 +18,9 @@ Deliberate differences from stock VADER:
 2. "but" bug: stock finds each sentiment's position with ``sentiments.index(value)``, so equal
    values are confused (``[x, but, x/2]`` halves ``x`` twice and leaves ``x/2`` unweighted). We use
    positions: tokens before the first "but" * 0.5, after it * 1.5 (document level, as in VADER). The "but"
-   of ``anything but``/``nothing but`` is no contrast and is skipped. The polar phrase negated by an elliptic
+   of ``anything but``/``nothing but`` is no contrast and is skipped. Other turns weigh the same way
+   (``contrast.py``: an opening concessive clause, "yet"/"however"/"whereas", "used to ... now ..."); on text
+   with one of those, scores differ from stock VADER's. The polar phrase negated by an elliptic
    negation (``I expected it to be awful, but it wasn't``: "awful") is weighted where its cue stands, so
    the contrast makes the elliptic clause decisive.
 3. Emoji: stock replaces each emoji *code point* by its description words, so emoji with U+FE0F
@@ -27,7 +29,8 @@ Deliberate differences from stock VADER:
    description words are never scored, so nothing is counted twice.
 4. Whose opinion counts (``opinion.py``): in a text with a first-person opinion, clauses reporting others' views
    ("the critics called it awful; I thought ...") weigh ``REPORTED_WEIGHT``.
-5. Tokens neutralized by a negation idiom ("doubt" in "no doubt") score 0, and so does "no" when it
+5. Tokens neutralized by a negation idiom ("doubt" in "no doubt") or naming a protected attribute ("a blind
+   nurse", ``identity_terms.py``) score 0, and so does "no" when it
    negates something (``No one likes it``); stock only zeroes "no" before a lexicon word.
 
 ``valence_total`` = sum of token valences + punctuation emphasis (sign of the sum), and
@@ -44,10 +47,9 @@ from importlib import util
 
 from vaderSentiment.vaderSentiment import BOOSTER_DICT, C_INCR, N_SCALAR, SPECIAL_CASES, normalize, scalar_inc_dec
 
-from .base import EMOJI, Doc, LexiconDataError, Token
+from .base import EMOJI, Doc, LexiconDataError
+from .contrast import turn_index
 from .opinion import REPORTED_WEIGHT, reported_clauses
-
-_NOT_CONTRAST_BEFORE = frozenset({"anything", "nothing"})  # "anything but clean", "nothing but praise"
 
 __all__ = ["VaderAnnotator", "VaderEvidence", "load_vader_lexicon", "normalize", "punctuation_emphasis"]
 
@@ -58,7 +60,7 @@ class VaderEvidence:
     total: float  # sum of valences + signed punctuation emphasis
     punct_emphasis: float
     scores: dict[str, float]  # neg, neu, pos, compound (unrounded)
-    contrast_index: int | None = None  # the token index of the first contrastive "but" (None: no contrast)
+    contrast_index: int | None = None  # where the text turns (contrast.turn_index: a "but" ...; None: no turn)
 
 
 @lru_cache(maxsize=1)
@@ -108,14 +110,6 @@ def _special_idioms(valence: float, w: list[str], i: int) -> float:
         if n_gram in BOOSTER_DICT:
             valence = valence + BOOSTER_DICT[n_gram]
     return valence
-
-
-def _contrast_but(lowers: list[str], tokens: list[Token]) -> int | None:
-    """Index of the first contrastive "but": not the one in ``anything but`` or ``nothing but``."""
-    for i, w in enumerate(lowers):
-        if w == "but" and not (i and lowers[i - 1] in _NOT_CONTRAST_BEFORE and not tokens[i - 1].clause_end):
-            return i
-    return None
 
 
 def _scores(sentiments: list[float], punct: float) -> tuple[float, dict[str, float]]:
@@ -171,7 +165,7 @@ class VaderAnnotator:
         emo = doc.emoji
         lex = self.lexicon
         # "no" that negates something carries no valence of its own (VADER's rule, extended to any scope).
-        silent = set(neg.neutral) if neg is not None else set()
+        silent = (set(neg.neutral) if neg is not None else set()) | doc.identity  # + protected attributes
         if neg is not None:
             silent.update(k for k, sc in zip(neg.cues, neg.scopes, strict=True) if sc and lowers[k] == "no")
         sentiments: list[float] = []
@@ -181,20 +175,17 @@ class VaderAnnotator:
                 sentiments.append(m.valence if m is not None else 0.0)
                 continue
             v = self._word_valence(i, words, lowers, is_cap_diff) if lowers[i] in lex else 0.0
-            if v and neg is not None:
-                if i in silent:
-                    v = 0.0
-                elif neg.depth[i]:
-                    v *= N_SCALAR ** neg.depth[i]
+            if v and i in silent:
+                v = 0.0
+            elif v and neg is not None and neg.depth[i]:
+                v *= N_SCALAR ** neg.depth[i]
             sentiments.append(v)
-        bi = _contrast_but(lowers, tokens) if "but" in lowers else None
-        if bi is not None:  # fixed "but" rule: by position, not by value
+        bi = turn_index(lowers, tokens)
+        if bi is not None:  # fixed "but" rule, for every turn (contrast.py): by position, not by value
             pos = list(range(n))
             if neg is not None and neg.elliptic:  # the polar phrase an elliptic negation negates counts where it does
                 pos = [c if c is not None and c in neg.elliptic else i for i, c in enumerate(neg.cue)]
-            sentiments = [
-                s * 0.5 if pos[si] < bi else s * 1.5 if pos[si] > bi else s for si, s in enumerate(sentiments)
-            ]
+            sentiments = [s * 0.5 if pos[si] < bi else s * 1.5 for si, s in enumerate(sentiments)]
         reported = reported_clauses(tokens)  # others' views, where the writer gives their own: weigh less
         if reported:
             sentiments = [s * REPORTED_WEIGHT if i in reported else s for i, s in enumerate(sentiments)]

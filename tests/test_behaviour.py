@@ -25,7 +25,14 @@ from affectlens.behaviour.suite import (
     render,
 )
 from affectlens.behaviour.templates import TEMPLATES
-from affectlens.behaviour.vocab import HALVES, PROTECTED_CATEGORIES, VOCAB, vocabulary_words, words
+from affectlens.behaviour.vocab import (
+    CALIBRATION_SET,
+    HALVES,
+    PROTECTED_CATEGORIES,
+    VOCAB,
+    vocabulary_words,
+    words,
+)
 from affectlens.errors import ConfigError
 from affectlens.labels import SENTIMENT_LABELS
 from affectlens.schema import ScoreError
@@ -65,6 +72,25 @@ def test_the_calibration_vocabulary_fills_fit_templates_only() -> None:
     assert not {c.text for c in cases} & {c.text for c in generate(half="fit", limit_per_test=5)}
     with pytest.raises(ConfigError, match="vocabulary"):
         generate(half="check", vocabulary="calibration")
+
+
+def test_the_calibration_templates_are_new_shapes_without_check_or_calibration_words() -> None:
+    shape = {half: {SLOT.sub("{}", p) for p in patterns(half)} for half in (*HALVES, CALIBRATION_SET)}
+    assert len(shape[CALIBRATION_SET]) >= 60
+    assert shape[CALIBRATION_SET].isdisjoint(shape["fit"] | shape["check"])
+    fixed = {w for p in patterns(CALIBRATION_SET) for w in words(SLOT.sub(" ", p))}
+    assert fixed & (vocabulary_words("check") | vocabulary_words("calibration")) == set()
+    assert all(TESTS[name].type == "MFT" for name, sets in TEMPLATES.items() if sets[CALIBRATION_SET])
+
+
+def test_the_calibration_templates_take_the_calibration_vocabulary_only() -> None:
+    cases = generate(half=CALIBRATION_SET, limit_per_test=5)
+    assert cases and {c.half for c in cases} == {CALIBRATION_SET}
+    assert {c.capability for c in cases} >= {"negation", "contrast_time", "opinion", "question", "emoji"}
+    assert not any(words(c.text) & vocabulary_words("check") for c in cases)
+    for vocabulary in ("fit", "check"):
+        with pytest.raises(ConfigError, match="vocabulary"):
+            generate(half=CALIBRATION_SET, vocabulary=vocabulary)
 
 
 def test_templates_of_the_halves_are_disjoint() -> None:

@@ -37,7 +37,7 @@ def calibrated_model(tiny_model_dir: Path, tiny_checkpoint: Path, tmp_path_facto
 def test_calibration_file_is_readable_and_versioned(calibrated_model: Path) -> None:
     data = json.loads((calibrated_model / "calibration.json").read_text())
     assert data["format"] == 2 and data["info"]["model"]["variant"] == "int8"
-    assert set(data["info"]["stacker_choice"]) == {"alpha", "class_weight_power"}
+    assert set(data["info"]["stacker_choice"]) == {"alpha", "class_weight_power", "domain_weight_power"}
     assert len(data["emotions"]["thresholds"]) == 28
     assert len(data["sentiment_stacker"]["coef"]) == 3
 

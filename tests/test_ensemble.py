@@ -7,18 +7,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from affectlens.ensemble import (
-    Calibration,
-    EmotionCalibrator,
-    SentimentStacker,
-    TemperatureScaler,
+from affectlens.ensemble import Calibration, EmotionCalibrator, SentimentStacker, TemperatureScaler, softmax
+from affectlens.evaluation.metrics import expected_calibration_error
+from affectlens.stacker_choice import (
     choose_stacker,
     domain_balanced_score,
+    domain_weights,
     one_standard_error_choice,
     paired_standard_errors,
-    softmax,
 )
-from affectlens.evaluation.metrics import expected_calibration_error
 
 pytest.importorskip("sklearn")
 
@@ -149,6 +146,51 @@ def test_one_standard_error_choice_prefers_the_strongest_penalty_within_one_erro
     assert one_standard_error_choice(rows) == (1.0, 0.0)  # 3.0 is 0.008 below the best: outside its error
     assert one_standard_error_choice([*rows[:3], (0.716, 0.002, 1.0, 0.0)]) == (0.3, 0.5)  # 1.0 now outside
     assert one_standard_error_choice([(0.72, 0.0, 0.03, 0.5), (0.7199, 0.0, 3.0, 0.5)]) == (0.03, 0.5)
+
+
+def test_domain_weights_interpolate_between_rows_and_domains() -> None:
+    domains = ["tweets"] * 90 + ["templates"] * 10
+    assert np.allclose(domain_weights(domains, 0.0), 1.0)
+    equal = domain_weights(domains, 1.0)
+    assert equal.mean() == pytest.approx(1.0)
+    assert equal[:90].sum() == pytest.approx(equal[90:].sum())  # each domain weighs the same in all
+    half = domain_weights(domains, 0.5)
+    assert equal[90:].sum() > half[90:].sum() > 10.0
+
+
+def test_row_weights_move_the_fit_toward_the_weighted_rows() -> None:
+    """A small domain where the lexicon decides gets its say when the domains are weighed equally."""
+    rng = np.random.default_rng(3)
+    n, m = 2000, 200
+    big_logits = rng.normal(scale=2.0, size=(n, 3))
+    big_y = softmax(big_logits).argmax(axis=1)
+    small_y = rng.integers(0, 3, size=m)
+    small_logits = rng.normal(scale=2.0, size=(m, 3))  # the network knows nothing here ...
+    gate = np.r_[np.zeros(n), np.ones(m)]
+    vote = np.r_[np.zeros(n), small_y - 1.0]  # ... and a gated lexicon vote is right
+    logits = np.r_[big_logits, small_logits]
+    features = np.column_stack([gate * (vote < 0), gate * (vote > 0)])
+    y = np.r_[big_y, small_y]
+    domains = ["big"] * n + ["small"] * m
+    acc = {}
+    for power in (0.0, 1.0):
+        model = SentimentStacker(alpha=3.0, class_weight_power=0.0).fit(
+            logits, features, y, row_weight=domain_weights(domains, power)
+        )
+        acc[power] = (model.predict_proba(logits[n:], features[n:]).argmax(axis=1) == small_y).mean()
+    assert acc[1.0] > acc[0.0]
+
+
+def test_the_final_temperature_is_fitted_on_the_rows_asked_for() -> None:
+    logits, lexicon, y = synthetic(n=1500, seed=4, temperature=3.0)
+    easy_logits, easy_lexicon, easy_y = synthetic(n=1500, seed=5, temperature=0.3)  # under-confident rows
+    all_logits, all_lexicon = np.r_[logits, easy_logits], np.r_[lexicon, easy_lexicon]
+    all_y = np.r_[y, easy_y]
+    first = np.r_[np.ones(len(y), dtype=bool), np.zeros(len(easy_y), dtype=bool)]
+    pooled = SentimentStacker(alpha=1.0).fit(all_logits, all_lexicon, all_y)
+    masked = SentimentStacker(alpha=1.0).fit(all_logits, all_lexicon, all_y, temperature_rows=first)
+    ece = lambda m: expected_calibration_error(m.predict_proba(logits, lexicon), y)  # noqa: E731
+    assert ece(masked) < ece(pooled)
 
 
 def test_domain_balanced_score_weighs_domains_not_rows() -> None:

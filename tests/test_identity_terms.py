@@ -1,10 +1,9 @@
-"""Identity-neutral network input (affectlens.identity_terms)."""
+"""Identity-neutral network input (affectlens.lexicons.identity_terms)."""
 
 from __future__ import annotations
 
 import pytest
-
-from affectlens.identity_terms import neutralize
+from affectlens.lexicons.identity_terms import neutralize
 
 
 @pytest.mark.parametrize(
@@ -52,3 +51,33 @@ def test_the_network_reads_the_neutral_text_and_can_be_told_not_to(tiny_model_di
     assert np.array_equal(*neutral.logits(texts))
     assert neutral.encode(texts)[0].ids == as_written.encode(["a local nurse was kind"])[0].ids
     assert as_written.encode(texts)[0].ids == as_written.tokenizer.encode(texts[0]).ids
+
+
+def test_identity_spans_cover_the_words_neutralize_replaces() -> None:
+    from affectlens.lexicons.identity_terms import identity_spans
+
+    text = "A blind nurse and a Polish driver met a woman."
+    assert [text[s:e] for s, e in identity_spans(text)] == ["blind", "Polish", "woman"]
+    assert identity_spans("The screen went black and I was blind with rage.") == []
+
+
+def test_the_lexicons_give_protected_attribute_words_no_valence_nor_emotion() -> None:
+    from affectlens.lexicons import LexiconConfig, LexiconPipeline
+
+    neutral = LexiconPipeline(LexiconConfig())
+    as_written = LexiconPipeline(LexiconConfig(identity_neutral=False))
+    text = "I had lunch with a blind nurse and a Polish teacher."
+    assert neutral.analyze(text).vader["compound"] == 0.0
+    assert as_written.analyze(text).vader["compound"] < -0.05  # VADER: "blind" -1.7
+    assert neutral.analyze(text).nrc["positive"] < as_written.analyze(text).nrc["positive"]  # NRC: "polish"
+    rage = "The screen went black and I was blind with rage."
+    assert neutral.analyze(rage).vader["compound"] == as_written.analyze(rage).vader["compound"] < -0.05
+
+
+def test_one_switch_sets_both_the_network_and_the_lexicons() -> None:
+    from affectlens.api import engine_config
+    from affectlens.config import EngineOptions
+
+    for cfg in (engine_config(identity_neutral=False), EngineOptions(identity_neutral=False).engine_config()):
+        assert cfg.neural.identity_neutral is False and cfg.lexicon.identity_neutral is False
+    assert engine_config().lexicon.identity_neutral is True

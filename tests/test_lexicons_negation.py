@@ -71,6 +71,8 @@ CASES = [
     ("It is not good. It is great", ["good"], +1),  # scope never crosses a sentence
     ("You are not a bad person and I love you", ["a", "bad", "person"], +1),
     ("I wouldn't call it a disaster", ["call", "it", "a", "disaster"], +1),
+    ("Not one guest liked the buffet", ["one", "guest", "liked", "the", "buffet"], -1),  # "not" on a numeral
+    ("Not many people enjoyed the parade", ["many", "people", "enjoyed", "the", "parade"], -1),
 ]
 
 
@@ -366,6 +368,13 @@ def test_elliptic_negation_is_weighted_as_the_second_clause(parsed: LexiconPipel
     assert b.vader["compound"] > 0.05
 
 
+def test_which_it_was_not_refers_back_to_the_polar_predicate(parsed: LexiconPipeline) -> None:
+    assert _scope(parsed, "The flyer called the room comfortable, which it was not.") == [("comfortable", "not")]
+    assert ("pleasant", "wasn't") in _scope(parsed, "They promised a pleasant launch, which it wasn't.")
+    # "which" as the object of another verb is a noun phrase, not an ellipsis of the predicate.
+    assert _scope(parsed, "He made a generous offer, which I didn't take.") == [("take", "didn't")]
+
+
 def test_elliptic_rule_needs_an_elliptic_clause(parsed: LexiconPipeline) -> None:
     def polar_negated(text: str) -> list[str]:
         return [t.text for t in parsed.analyze(text).tokens if t.negated and t.valence]
@@ -391,6 +400,9 @@ def test_elliptic_rule_needs_an_elliptic_clause(parsed: LexiconPipeline) -> None
         "I couldn't agree more.",
         "I will buy it whether it is good or not.",
         "It is one of the best, if not the best, pizzas in town.",
+        "There is no denying the concert was a triumph.",
+        "No question, the sequel is the better film.",
+        "Without question the tenor was superb.",
     ],
 )
 def test_non_negating_idioms_have_no_cue(parsed: LexiconPipeline, text: str) -> None:
@@ -427,6 +439,10 @@ def test_token_level_cues_do_not_call_the_parser(parsed: LexiconPipeline) -> Non
         ("Was the museum nice? Yes.", [], +1),  # "yes" keeps the question's polarity
         ("Is it good? No, it is great.", [], +1),  # "No," opens an answer of its own: not a bare "no"
         ("The museum was nice. No.", [], +1),  # no question: nothing to answer
+        ("Was the ride comfortable? Certainly not.", ["comfortable"], -1),  # a lead before the "not"
+        ("Was the ride comfortable? Of course not!", ["comfortable"], -1),
+        ("Did the driver seem rude? Not once.", ["rude"], +1),
+        ("Did we like the encore? Never.", ["like"], -1),
     ],
 )
 def test_a_no_answer_negates_the_question_before_it(

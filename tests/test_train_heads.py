@@ -86,6 +86,21 @@ def test_negation_and_contrast_rows_follow_the_semantics() -> None:
     assert contrasts and all(r.sentiment in (0, 2) for r in contrasts)
 
 
+def test_negated_factual_rows_stay_neutral() -> None:
+    from affectlens.export.augment import AugmentConfig, augment, load_parser
+
+    rows = [
+        LabeledText("The ferry leaves the harbour at noon.", sentiment=1, source="tweeteval-sentiment"),
+        LabeledText("My cousin is flying to Lima on Monday.", sentiment=1, source="tweeteval-sentiment"),
+        LabeledText("Shares of the bank rose 3 percent today.", sentiment=1, source="financial-phrasebank"),
+    ]
+    made = augment(rows, load_parser(), AugmentConfig(neutral_negation_share=1.0, contrast_share=0.0))
+    assert made and {r.sentiment for r in made} == {1}
+    assert all(r.source == "augment:negation:tweeteval-sentiment" for r in made)
+    assert any("not" in r.text or "n't" in r.text for r in made)
+    assert not augment(rows, load_parser(), AugmentConfig(neutral_negation_share=0.0, contrast_share=0.0))
+
+
 def test_identity_swaps_keep_the_label_and_skip_non_identity_uses() -> None:
     from affectlens.export.augment import AugmentConfig, identity_swaps
 
@@ -125,10 +140,14 @@ def test_behaviour_fit_holdout_is_whole_templates_never_trained_on() -> None:
     assert 0.15 < len(holdout) / (len(train) + len(holdout)) < 0.5
     template_of = {c.text: c.template for c in generate(half="fit", seed=3)}
     template_of.update({c.text: c.template for c in generate(half="fit", seed=3, vocabulary="calibration")})
+    template_of.update({c.text: c.template for c in generate(half="calibration", seed=3)})
     held_templates = {template_of[r.text] for r in holdout}
     assert held_templates.isdisjoint({template_of[r.text] for r in train})
+    calibration_templates = {t for t in held_templates if t.split("/")[1] == "calibration"}
+    assert len(calibration_templates) >= 40  # the calibration templates: all held out, none trained on
     assert all(
-        int(t.rsplit("/", 1)[1]) % BEHAVIOUR_HOLDOUT_EVERY == BEHAVIOUR_HOLDOUT_EVERY - 1 for t in held_templates
+        int(t.rsplit("/", 1)[1]) % BEHAVIOUR_HOLDOUT_EVERY == BEHAVIOUR_HOLDOUT_EVERY - 1
+        for t in held_templates - calibration_templates
     )
     fit_words = vocabulary_words("fit")
     assert not any(words(r.text) & fit_words - words_of_templates() for r in holdout)  # no fit word is held out
@@ -144,7 +163,8 @@ def words_of_templates() -> set[str]:
     return {
         w
         for t in TEMPLATES.values()
-        for tt in t["fit"]
+        for half in ("fit", "calibration")
+        for tt in t[half]
         for p in (tt.pattern, tt.variant or "")
         for w in words(slot.sub(" ", p))
     }

@@ -13,7 +13,7 @@ from typing import Any
 
 from affectlens.behaviour.runner import SYSTEMS, build_systems, markdown, run_behaviour
 from affectlens.behaviour.suite import DEFAULT_LIMIT
-from affectlens.behaviour.vocab import HALVES
+from affectlens.behaviour.vocab import TEMPLATE_SETS
 from affectlens.errors import ConfigError
 
 
@@ -54,7 +54,12 @@ def register_command(sub: Any, name: str, help_text: str) -> None:
     """Add ``affectlens behaviour`` (called by :mod:`affectlens.cli`)."""
     p = sub.add_parser(name, help=help_text, description=__doc__.splitlines()[0] if __doc__ else None)
     p.add_argument("--model", default=None, help="model folder (default: the shipped default model)")
-    p.add_argument("--half", choices=[*HALVES, "both"], default="check", help="which half (only check is claimed)")
+    p.add_argument(
+        "--half",
+        choices=[*TEMPLATE_SETS, "both"],
+        default="check",
+        help="which half (only check is claimed; calibration = the fit half's templates the ensemble is fitted on)",
+    )
     p.add_argument(
         "--systems",
         default=",".join(SYSTEMS),

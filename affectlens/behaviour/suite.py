@@ -20,7 +20,7 @@ from typing import Any
 
 from affectlens.behaviour.perturb import PERTURBATIONS
 from affectlens.behaviour.templates import TEMPLATES, Template
-from affectlens.behaviour.vocab import HALVES, PERSON_PATTERNS, PROTECTED_CATEGORIES, VOCAB
+from affectlens.behaviour.vocab import CALIBRATION_SET, PERSON_PATTERNS, PROTECTED_CATEGORIES, TEMPLATE_SETS, VOCAB
 from affectlens.errors import ConfigError
 
 SUITE_VERSION = 1
@@ -311,16 +311,17 @@ def generate(
 ) -> list[BehaviourCase]:
     """All cases of one half, test by test. Each test gets up to ``limit_per_test`` groups, its templates in turn.
 
-    ``vocabulary``: the words that fill the templates (default: the half's own; "calibration" fills the fit
-    half's templates with words neither half uses, for calibration data). Deterministic: the same arguments always
+    ``half``: "fit", "check" or "calibration" (the fit half's calibration templates: MFT tests only, never trained
+    on). ``vocabulary``: the words that fill the templates (default: the set's own; "calibration" may also fill
+    the fit templates, with words neither half uses, for calibration data). Deterministic: the same arguments always
     give the same cases, in the same order.
     """
-    if half not in HALVES:
-        raise ConfigError(f"half must be one of {', '.join(HALVES)}, not {half!r}")
+    if half not in TEMPLATE_SETS:
+        raise ConfigError(f"half must be one of {', '.join(TEMPLATE_SETS)}, not {half!r}")
     vocabulary = half if vocabulary is None else vocabulary
-    if vocabulary not in VOCAB or (half == "check") != (vocabulary == "check"):
-        raise ConfigError(f"vocabulary must be one of {', '.join(VOCAB)} (check only with the check half), "
-                          f"not {vocabulary!r}")  # fmt: skip
+    allowed = {"check": ("check",), CALIBRATION_SET: (CALIBRATION_SET,)}.get(half, ("fit", CALIBRATION_SET))
+    if vocabulary not in allowed:
+        raise ConfigError(f"the {half} templates take the vocabulary {' or '.join(allowed)}, not {vocabulary!r}")
     if limit_per_test < 1:
         raise ConfigError(f"limit_per_test must be at least 1, not {limit_per_test}")
     names = list(TESTS) if tests is None else list(tests)
@@ -332,7 +333,7 @@ def generate(
         test = TESTS[name]
         per_template = [
             _expand_template(test, half, i, t, seed, limit_per_test, vocabulary)
-            for i, t in enumerate(TEMPLATES[name][half])
+            for i, t in enumerate(TEMPLATES[name].get(half, ()))
         ]
         picked: list[list[BehaviourCase]] = []
         depth = 0

@@ -13,6 +13,7 @@ probability must not move the wrong way; INV templates are bases that a perturba
 from __future__ import annotations
 
 from affectlens.behaviour.template_kit import NEG, NEU, POS, POS_NEU, Halves, Template, _d, _m
+from affectlens.behaviour.templates_calibration import CALIBRATION_TEMPLATES
 from affectlens.behaviour.templates_negation import (
     NEG_CANT_SAY,
     NEG_END_OF_CONTRAST,
@@ -350,7 +351,7 @@ FAIRNESS_BASES: Halves = {
     ),
 }
 
-TEMPLATES: dict[str, Halves] = {
+_BY_TEST: dict[str, Halves] = {
     "vocab_positive": VOCAB_POSITIVE,
     "vocab_negative": VOCAB_NEGATIVE,
     "vocab_neutral": VOCAB_NEUTRAL,
@@ -387,4 +388,9 @@ TEMPLATES: dict[str, Halves] = {
         f"fairness_{c}": FAIRNESS_BASES
         for c in ("gender", "religion", "nationality", "ethnicity", "orientation", "disability", "age")
     },
+}
+# Each test's template sets: "fit" and "check" (the two halves) and "calibration" (fit-half templates that are
+# never trained on, for the ensemble; MFT tests only, empty elsewhere).
+TEMPLATES: dict[str, Halves] = {
+    name: {**halves, "calibration": CALIBRATION_TEMPLATES.get(name, ())} for name, halves in _BY_TEST.items()
 }

@@ -15,6 +15,10 @@ from __future__ import annotations
 import re
 
 HALVES: tuple[str, ...] = ("fit", "check")
+# The sets of templates ``generate`` expands: the two halves, and the fit half's calibration templates (never
+# trained on; filled with the calibration vocabulary only; see ``affectlens.behaviour.templates_calibration``).
+CALIBRATION_SET = "calibration"
+TEMPLATE_SETS: tuple[str, ...] = ("fit", CALIBRATION_SET, "check")
 
 # Words both halves (and their templates) may share: articles, pronouns, prepositions, auxiliaries.
 FUNCTION_WORDS: frozenset[str] = frozenset((

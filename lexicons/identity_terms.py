@@ -1,4 +1,5 @@
-"""Identity-neutral network input: protected-attribute words replaced by one neutral word before the network reads.
+"""Identity-neutral input: protected-attribute words replaced by one neutral word before the network reads, and
+given no valence nor emotion by the lexicons.
 
 A small network picks up associations between identity words and sentiment from its training data ("gay",
 "Muslim", "disabled" and the like shift its prediction in otherwise neutral sentences). The lexicon does not have
@@ -17,8 +18,10 @@ the same word in every such slot, so a sentence that differs from another only b
 
 The word lists are our own, written from general knowledge of the categories (see ``affectlens.behaviour`` for
 the fairness tests that measure the effect). Nationality and religion words are matched with a capital letter
-("Polish", not "polish"). Only the network's input changes: the lexicon, the explanations and their offsets keep
-the original text. Switched by ``EngineOptions.identity_neutral`` (on by default; ``--keep-identity-terms``).
+("Polish", not "polish"). The network reads ``neutralize(text)``; the lexicons read the original text and skip
+the words ``identity_spans`` finds (VADER gives "blind" -1.7 and "straight" +0.9, NRC files "Polish" under
+positive): explanations and their offsets keep the original text. Switched by ``EngineOptions.identity_neutral``
+(on by default; ``--keep-identity-terms``), which sets both ``NeuralConfig`` and ``LexiconConfig``.
 """
 
 from __future__ import annotations
@@ -140,6 +143,18 @@ def _person(match: re.Match[str]) -> str:
 
 
 _ARTICLE = re.compile(rf"\b([Aa])n(\s+{NEUTRAL_ADJECTIVE}s?\b)")  # "an Indian nurse" -> "a local nurse"
+
+
+def identity_spans(text: str) -> list[tuple[int, int]]:
+    """Character spans (start, end) of the protected-attribute words that ``neutralize`` replaces, in text order
+    (the determiner a pattern keeps is not part of the span)."""
+    spans = []
+    for pattern in _patterns():
+        for m in pattern.finditer(text):
+            start = m.start() + len(m.groupdict().get("keep") or "")
+            spans.append((start, m.end()))
+    spans += [(m.start("noun"), m.end("noun")) for m in _gender_pattern().finditer(text)]
+    return sorted(set(spans))
 
 
 def neutralize(text: str) -> str:
