@@ -23,22 +23,18 @@ from affectlens.schema import ModelInfo, Prediction, Result, ScoreError
 
 DEFAULT_BATCH_SIZE = 32
 
-# load(**options): name -> (where it goes, the EngineConfig / LexiconConfig / NeuralConfig field).
-OPTIONS: Mapping[str, tuple[str, str]] = {
-    "provider": ("neural", "provider"),
-    "threads": ("neural", "intra_op_threads"),
-    "onnx_file": ("neural", "onnx_file"),
-    "nrc": ("lexicon", "use_nrc"),
-    "parser": ("lexicon", "use_parser"),
-    "emoji": ("lexicon", "use_emoji"),
-    "max_chars": ("engine", "max_chars"),
-    "explain_max_tokens": ("engine", "explain_max_tokens"),
-    "identity_neutral": ("neural", "identity_neutral"),
+# load(**options): name -> the (part, field) pairs it sets: EngineConfig ("engine"), LexiconConfig, NeuralConfig.
+OPTIONS: Mapping[str, tuple[tuple[str, str], ...]] = {
+    "provider": (("neural", "provider"),),
+    "threads": (("neural", "intra_op_threads"),),
+    "onnx_file": (("neural", "onnx_file"),),
+    "nrc": (("lexicon", "use_nrc"),),
+    "parser": (("lexicon", "use_parser"),),
+    "emoji": (("lexicon", "use_emoji"),),
+    "max_chars": (("engine", "max_chars"),),
+    "explain_max_tokens": (("engine", "explain_max_tokens"),),
+    "identity_neutral": (("neural", "identity_neutral"), ("lexicon", "identity_neutral")),  # one switch for both
 }
-
-
-# Options that set a second field too: identity-neutral input is one switch for the network and the lexicons.
-_ALSO_SETS: dict[str, tuple[tuple[str, str], ...]] = {"identity_neutral": (("lexicon", "identity_neutral"),)}
 
 
 def engine_config(mode: str = "hybrid", model: str | Path | None = None, **options: Any) -> EngineConfig:
@@ -50,7 +46,7 @@ def engine_config(mode: str = "hybrid", model: str | Path | None = None, **optio
         raise ConfigError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
     parts: dict[str, dict[str, Any]] = {"engine": {}, "lexicon": {}, "neural": {}}
     for name, value in options.items():
-        for section, field_name in (OPTIONS[name], *_ALSO_SETS.get(name, ())):
+        for section, field_name in OPTIONS[name]:
             parts[section][field_name] = value
     return EngineConfig(
         mode=mode,
