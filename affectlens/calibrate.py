@@ -21,7 +21,7 @@ import numpy as np
 from affectlens import __version__
 from affectlens.datasets import DatasetError, LabeledText
 from affectlens.ensemble import IRONY_FEATURE, Calibration, EmotionCalibrator, fit_temperature, stacker_features
-from affectlens.evidence import evidence_names
+from affectlens.evidence import EVIDENCE_FEATURES, evidence_names
 from affectlens.labels import EMOTION_LABELS, EMOTION_SLICE, IRONY_INDEX, NUM_SENTIMENT
 from affectlens.lexicons import LexiconConfig, LexiconPipeline
 from affectlens.lexicons.features import FEATURE_NAMES, FEATURE_VERSION
@@ -30,6 +30,7 @@ from affectlens.stacker_choice import (
     STACKER_ALPHAS,
     STACKER_CLASS_WEIGHT_POWERS,
     STACKER_DOMAIN_WEIGHT_POWER,
+    STACKER_EVIDENCE_ALPHA,
     choose_stacker,
 )
 
@@ -94,6 +95,7 @@ def fit_calibration(
     fallback: Calibration | None = None,
     evidence: bool = True,
     domain_weight_power: float = STACKER_DOMAIN_WEIGHT_POWER,
+    evidence_alpha: float | None = STACKER_EVIDENCE_ALPHA,
 ) -> Calibration:
     """Fit temperature, sentiment stacker and emotion calibrator on ``rows``.
 
@@ -101,7 +103,8 @@ def fit_calibration(
     (a given value is the only candidate; the CV score is still reported). ``fallback``: a calibration whose
     emotion calibrator (and irony temperature) is kept when ``rows`` have fewer than 50 emotion (irony) rows,
     e.g. sentiment-only rows of a user's domain (``affectlens adapt``). ``evidence``: fit the gated
-    decisive-evidence columns (``affectlens.evidence``) too.
+    decisive-evidence columns (``affectlens.evidence``) too: in a second stage with the penalty ``evidence_alpha``
+    (None: jointly with the other columns, one penalty for all).
     """
     sent_rows = [r for r in rows if r.sentiment is not None and not r.polarity_only]
     polarity_rows = [r for r in rows if r.sentiment is not None and r.polarity_only]  # scored in the CV only
@@ -136,6 +139,8 @@ def fit_calibration(
         domains=[calibration_domain(r.source) for r in sent_rows],
         polarity_rows=polarity,
         domain_weight_power=domain_weight_power,
+        evidence_columns=[j for j, name in enumerate(names) if name in EVIDENCE_FEATURES],
+        evidence_alpha=evidence_alpha,
     )
     info: dict[str, Any] = {
         "fitted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -149,6 +154,7 @@ def fit_calibration(
             "alpha": stacker.alpha,
             "class_weight_power": stacker.class_weight_power,
             "domain_weight_power": domain_weight_power,
+            "evidence_alpha": stacker.evidence_alpha if stacker.evidence_columns else None,
         },
         # per candidate: domain-balanced CV score (macro metrics per 3-class source, polarity accuracy on
         # the polarity-only rows, averaged) and its standard error over the folds
@@ -212,6 +218,7 @@ def run(args: argparse.Namespace) -> int:
         alpha=args.alpha,
         evidence=not args.no_evidence,
         domain_weight_power=args.domain_weight_power,
+        evidence_alpha=None if args.evidence_alpha < 0 else args.evidence_alpha,
     )
     path = calibration.save(model_dir)
     print(json.dumps({"written": str(path), **calibration.info}, indent=2))
@@ -244,6 +251,13 @@ def register_command(sub: Any, name: str, help_text: str) -> None:
         type=float,
         default=STACKER_DOMAIN_WEIGHT_POWER,
         help="how the stacker's fit weighs the hold-out's domains: 1 = each domain alike, 0 = each row alike",
+    )
+    p.add_argument(
+        "--evidence-alpha",
+        type=float,
+        default=STACKER_EVIDENCE_ALPHA,
+        help="L2 penalty of the stacker's second stage, on the gated evidence features only (-1: one stage, "
+        "the evidence fitted jointly with the other features under --alpha)",
     )
     p.add_argument("--no-nrc", action="store_true", help="fit without the NRC lexicon (licence)")
     p.add_argument(

@@ -116,17 +116,46 @@ class SentimentStacker:
     ``class_weight_power`` interpolates between the data's class prior (0.0) and balanced classes (1.0,
     like the fine-tune, whose argmax targets macro recall). A final temperature, fitted without class
     weights, makes the probabilities mean what they say; it never changes the argmax.
+
+    ``evidence_columns`` (indices into the lexicon features: the gated decisive-evidence columns of
+    ``affectlens.evidence``) with ``evidence_alpha`` fit in two stages: the score above on the other columns
+    first, then, with that score frozen as an offset, ``E @ standardised(evidence) + c`` with its own ridge
+    penalty ``evidence_alpha``. The evidence columns are zero unless their gate is open, so the second stage
+    moves only the rows where a negation, a turn or an emoji decides, and a weaker penalty there cannot move the
+    ordinary rows (fitted jointly, every weight shares one penalty, and following the lexicon where it decides
+    costs calibration on ordinary text).
     """
 
-    def __init__(self, alpha: float = 0.3, class_weight_power: float = 1.0) -> None:
+    def __init__(
+        self,
+        alpha: float = 0.3,
+        class_weight_power: float = 1.0,
+        evidence_alpha: float | None = None,
+        evidence_columns: Sequence[int] = (),
+    ) -> None:
         self.alpha = alpha
         self.class_weight_power = class_weight_power
+        self.evidence_alpha = evidence_alpha
+        self.evidence_columns = tuple(int(j) for j in evidence_columns)
 
     def _weights(self, y: np.ndarray, row_weight: np.ndarray | None) -> np.ndarray:
         counts = np.bincount(y, minlength=3).astype(float)
         per_class = (counts.sum() / (3 * np.maximum(counts, 1))) ** self.class_weight_power
         w = per_class[y] * (1.0 if row_weight is None else np.asarray(row_weight, dtype=float))
         return np.asarray(w / w.mean())
+
+    @property
+    def _two_stage(self) -> bool:
+        return self.evidence_alpha is not None and bool(self.evidence_columns)
+
+    def _split(self, lexicon_features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(base columns, evidence columns) of the lexicon features."""
+        f = np.asarray(lexicon_features, dtype=float)
+        if not self._two_stage:
+            return f, f[:, :0]
+        evidence = np.zeros(f.shape[1], dtype=bool)
+        evidence[list(self.evidence_columns)] = True
+        return f[:, ~evidence], f[:, evidence]
 
     def fit(
         self,
@@ -139,49 +168,49 @@ class SentimentStacker:
         """Fit on rows ``y``. ``row_weight``: optional per-row weights (e.g. ``domain_weights``);
         ``temperature_rows``: a boolean mask of the rows the final temperature is fitted on, unweighted (default
         all), e.g. natural text only, whose probabilities must mean what they say."""
-        try:
-            from scipy.optimize import minimize
-        except ImportError as exc:
-            raise MissingDependencyError.for_extra("scipy", "train") from exc
         y = np.asarray(y, dtype=int)
-        x = stacker_inputs(neural_logits, lexicon_features)
-        self.mean_ = x.mean(axis=0)
-        self.scale_ = np.where(x.std(axis=0) > 1e-9, x.std(axis=0), 1.0)
-        xs = (x - self.mean_) / self.scale_
-        z = _centred(neural_logits, len(y))
         w = self._weights(y, row_weight)
-        onehot = np.eye(3)[y]
-        n, k = xs.shape
-
-        def loss_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
-            a, b, coef = theta[0], theta[1:4], theta[4:].reshape(3, k)
-            p = softmax(a * z + xs @ coef.T + b)
-            nll = -float((w * np.log(np.clip((p * onehot).sum(axis=1), 1e-12, 1.0))).mean())
-            r = (p - onehot) * w[:, None] / n
-            grad = np.concatenate([[(r * z).sum()], r.sum(axis=0), (r.T @ xs + self.alpha * coef).ravel()])
-            return nll + 0.5 * self.alpha * float((coef**2).sum()), grad
-
-        start = np.concatenate([[1.0], np.zeros(3 + 3 * k)])
-        theta = minimize(loss_and_grad, start, jac=True, method="L-BFGS-B").x
+        base, evidence = self._split(lexicon_features)
+        x = stacker_inputs(neural_logits, base)
+        self.mean_ = x.mean(axis=0)
+        self.scale_ = _scale(x)
+        z = _centred(neural_logits, len(y))
+        theta = _fit_offset_softmax(np.zeros((len(y), 3)), [z], (x - self.mean_) / self.scale_, y, w, self.alpha)
         self.logit_scale_ = float(theta[0])
         self.intercept_ = theta[1:4]
-        self.coef_ = theta[4:].reshape(3, k)
-        self.n_features_in_ = x.shape[1]
+        self.coef_ = theta[4:].reshape(3, -1)
+        self.n_features_in_ = x.shape[1]  # the first stage's inputs (features and their interactions)
+        if self._two_stage:
+            self.evidence_mean_ = evidence.mean(axis=0)
+            self.evidence_scale_ = _scale(evidence)
+            offset = self._base_scores(neural_logits, base)
+            xe = (evidence - self.evidence_mean_) / self.evidence_scale_
+            theta = _fit_offset_softmax(offset, [], xe, y, w, float(self.evidence_alpha))  # type: ignore[arg-type]
+            self.evidence_intercept_ = theta[:3]
+            self.evidence_coef_ = theta[3:].reshape(3, -1)
         keep = np.ones(len(y), dtype=bool) if temperature_rows is None else np.asarray(temperature_rows, dtype=bool)
         scores = self.decision_function(neural_logits, lexicon_features)
         self.temperature_ = fit_temperature(scores[keep], y[keep])
         return self
 
-    def decision_function(self, neural_logits: np.ndarray | None, lexicon_features: np.ndarray) -> np.ndarray:
-        x = (stacker_inputs(neural_logits, lexicon_features) - self.mean_) / self.scale_
+    def _base_scores(self, neural_logits: np.ndarray | None, base: np.ndarray) -> np.ndarray:
+        x = (stacker_inputs(neural_logits, base) - self.mean_) / self.scale_
         z = _centred(neural_logits, len(x))
         return np.asarray(self.logit_scale_ * z + x @ self.coef_.T + self.intercept_)
+
+    def decision_function(self, neural_logits: np.ndarray | None, lexicon_features: np.ndarray) -> np.ndarray:
+        base, evidence = self._split(lexicon_features)
+        scores = self._base_scores(neural_logits, base)
+        if self._two_stage:
+            xe = (evidence - self.evidence_mean_) / self.evidence_scale_
+            scores = scores + xe @ self.evidence_coef_.T + self.evidence_intercept_
+        return scores
 
     def predict_proba(self, neural_logits: np.ndarray | None, lexicon_features: np.ndarray) -> np.ndarray:
         return softmax(self.decision_function(neural_logits, lexicon_features) / self.temperature_)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "alpha": self.alpha,
             "class_weight_power": self.class_weight_power,
             "logit_scale": round(self.logit_scale_, 8),
@@ -191,10 +220,26 @@ class SentimentStacker:
             "scale": self.scale_.round(8).tolist(),
             "temperature": round(self.temperature_, 6),
         }
+        if self._two_stage:
+            out["evidence"] = {
+                "alpha": self.evidence_alpha,
+                "columns": list(self.evidence_columns),
+                "coef": self.evidence_coef_.round(8).tolist(),
+                "intercept": self.evidence_intercept_.round(8).tolist(),
+                "mean": self.evidence_mean_.round(8).tolist(),
+                "scale": self.evidence_scale_.round(8).tolist(),
+            }
+        return out
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> SentimentStacker:
-        model = cls(alpha=data["alpha"], class_weight_power=data["class_weight_power"])
+        evidence = data.get("evidence")  # absent: a one-stage stacker (calibrations before model 0.5.0)
+        model = cls(
+            alpha=data["alpha"],
+            class_weight_power=data["class_weight_power"],
+            evidence_alpha=None if evidence is None else float(evidence["alpha"]),
+            evidence_columns=() if evidence is None else evidence["columns"],
+        )
         model.logit_scale_ = float(data["logit_scale"])
         model.coef_ = np.asarray(data["coef"], dtype=float)
         model.intercept_ = np.asarray(data["intercept"], dtype=float)
@@ -202,7 +247,46 @@ class SentimentStacker:
         model.scale_ = np.asarray(data["scale"], dtype=float)
         model.temperature_ = float(data["temperature"])
         model.n_features_in_ = model.coef_.shape[1]
+        if evidence is not None:
+            model.evidence_coef_ = np.asarray(evidence["coef"], dtype=float)
+            model.evidence_intercept_ = np.asarray(evidence["intercept"], dtype=float)
+            model.evidence_mean_ = np.asarray(evidence["mean"], dtype=float)
+            model.evidence_scale_ = np.asarray(evidence["scale"], dtype=float)
         return model
+
+
+def _scale(x: np.ndarray) -> np.ndarray:
+    sd = x.std(axis=0)
+    return np.asarray(np.where(sd > 1e-9, sd, 1.0))
+
+
+def _fit_offset_softmax(
+    offset: np.ndarray, scaled: list[np.ndarray], x: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float
+) -> np.ndarray:
+    """Weighted multinomial logistic regression ``softmax(offset + a * scaled[0] + x @ W.T + b)``, ridge ``alpha``
+    on ``W`` (on the mean loss). ``scaled``: [] or [centred logits] (with its free scale ``a``, started at 1).
+    Returns ``[a,] b (3), W.ravel()``."""
+    try:
+        from scipy.optimize import minimize
+    except ImportError as exc:
+        raise MissingDependencyError.for_extra("scipy", "train") from exc
+    onehot = np.eye(3)[y]
+    n, k = x.shape
+    m = len(scaled)
+
+    def loss_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
+        b, coef = theta[m : m + 3], theta[m + 3 :].reshape(3, k)
+        s = offset + x @ coef.T + b + (theta[0] * scaled[0] if m else 0.0)
+        p = softmax(s)
+        nll = -float((w * np.log(np.clip((p * onehot).sum(axis=1), 1e-12, 1.0))).mean())
+        r = (p - onehot) * w[:, None] / n
+        grad = [r.sum(axis=0), (r.T @ x + alpha * coef).ravel()]
+        if m:
+            grad.insert(0, np.array([(r * scaled[0]).sum()]))
+        return nll + 0.5 * alpha * float((coef**2).sum()), np.concatenate(grad)
+
+    start = np.concatenate([np.ones(m), np.zeros(3 + 3 * k)])
+    return np.asarray(minimize(loss_and_grad, start, jac=True, method="L-BFGS-B").x)
 
 
 def best_f1_threshold(probs: np.ndarray, y: np.ndarray, grid: np.ndarray) -> tuple[float, float]:

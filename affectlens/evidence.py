@@ -25,6 +25,10 @@ emoji               an emoji with valence
 irony               P(ironic) from the network's irony head (models with the head only)
 =================== =====================================================================================
 
+The stacker fits these columns in a second stage of their own (``SentimentStacker`` with ``evidence_columns``): on
+top of the frozen scores of the rest, with a weaker penalty (``stacker_choice.STACKER_EVIDENCE_ALPHA``), so where a
+gate is open the lexicon can outvote the network without moving the rows where no gate is open.
+
 The names are stable: a calibration lists the columns it was fitted on (``feature_names``), and a column is
 computed only when asked for. Pure numpy; no parse or network pass of its own.
 """

@@ -14,6 +14,11 @@ sentences the training sets already have:
   positive, and it learns "not" as a negative word (0.3.0 called 40-45 % of negated factual sentences
   negative). Sentences with a contrast, a question, several clauses or more than ``max_words`` words are
   skipped: their scope is not the root's.
+* **Negation forms** (``negation_forms``): the forms a plain "not" rewrite never makes. The clause under a negated
+  opinion verb ("I don't think the food was great": negative; of a negative clause: neutral); a negation with an
+  aside before its predicate ("is not, as far as I can tell, good"); a negation idiom that negates nothing ("No
+  doubt, the food was great": the label is kept). The wording lists are ours (``EMBEDDING_FRAMES``, ``ASIDES``,
+  ``IDIOM_FRAMES``).
 * **Contrast** (``contrast_pairs``): two short polar sentences of opposite labels joined as "A, but B",
   "A. However, B" or "Although A, B": the label is the label of the clause the connective makes decisive.
 
@@ -39,6 +44,12 @@ CONTRACTIONS = {"is": "isn't", "was": "wasn't", "are": "aren't", "were": "weren'
                 "should": "shouldn't", "has": "hasn't", "have": "haven't", "had": "hadn't"}  # fmt: skip
 DO_SUPPORT = {"VBD": "did", "VBZ": "does", "VBP": "do"}
 CONTRAST_FORMS = ("{a}, but {b}", "{a}. However, {b}", "Although {a}, {b}", "{a}, yet {b}")
+EMBEDDING_FRAMES = ("I don't think {c}.", "I do not believe {c}.", "I really don't feel that {c}.",
+                    "Nobody could honestly claim {c}.", "I'm not convinced that {c}.")  # fmt: skip
+ASIDES = ("as far as I can tell", "to be honest", "whatever the hype says", "in all fairness", "after all this time",
+          "contrary to the rumours", "I have to admit", "sadly enough", "from what I saw")  # fmt: skip
+IDIOM_FRAMES = ("No doubt, {c}.", "{C}, no question about it.", "There is no denying that {c}.",
+                "Without a doubt, {c}.", "{C}, and that's not an exaggeration.")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -51,6 +62,9 @@ class AugmentConfig:
     negation_sources: tuple[str, ...] = ("tweeteval-sentiment", "sst2", "behaviour-fit")
     neutral_negation_share: float = 0.05  # negated copies per neutral row of those sources (label kept)
     contrast_share: float = 0.05
+    # "negation forms" per polar row of those sources: the clause under a negated opinion verb, a negation with an
+    # aside before its predicate, a negation idiom that negates nothing (``negation_forms``)
+    negation_form_share: float = 0.08
     max_words: int = 25
     contraction_rate: float = 0.5  # "isn't" instead of "is not" in this share of negations
     identity_swaps_per_row: int = 2  # copies of a row that names a protected attribute, with other terms
@@ -160,6 +174,39 @@ def negations(
     return out
 
 
+def _with_aside(negated: str, aside: str) -> str | None:
+    """``negated`` with ``aside`` set off by commas right after its (first, uncontracted) "not"; None without one."""
+    at = negated.find(" not ")
+    return None if at < 0 else f"{negated[: at + 4]}, {aside},{negated[at + 4 :]}"
+
+
+def negation_forms(parsed: Sequence[tuple[LabeledText, Any]], cfg: AugmentConfig) -> list[LabeledText]:
+    """Up to ``negation_form_share`` of the parsed polar clauses in a negation form (module docstring), one form
+    each, in turn: embedded under a negated opinion verb, negated with an aside, or under a non-negating idiom."""
+    rng = random.Random(cfg.seed + 3)
+    order = [(r, d) for r, d in parsed if r.source in cfg.negation_sources and is_clause(d)]
+    rng.shuffle(order)
+    out: list[LabeledText] = []
+    for k, (row, doc) in enumerate(order[: int(cfg.negation_form_share * len(order))]):
+        clause = _first_lower(row.text.strip().rstrip(" .!"))
+        source = f"augment:negation:{row.source}"
+        kind = k % 3
+        if kind == 0:  # "I don't think the food was great."
+            label = negated_label(row, added=True)
+            text: str | None = rng.choice(EMBEDDING_FRAMES).format(c=clause)
+        elif kind == 1:  # "The food was not, as far as I can tell, great."
+            made = negate_doc(doc, rng, contraction_rate=0.0)
+            label = None if made is None or not made[1] else negated_label(row, added=True)
+            text = None if made is None else _with_aside(made[0], rng.choice(ASIDES))
+        else:  # "No doubt, the food was great."
+            label = row.sentiment
+            text = rng.choice(IDIOM_FRAMES).format(c=clause, C=_first_upper(clause))
+        if text is None or label is None:
+            continue
+        out.append(LabeledText(text, sentiment=label, polarity_only=row.polarity_only and label != NEU, source=source))
+    return out
+
+
 def contrast_pairs(parsed: Sequence[tuple[LabeledText, Any]], cfg: AugmentConfig) -> list[LabeledText]:
     """'A, but B' style rows from short polar clauses of opposite labels (label of the decisive clause)."""
     rng = random.Random(cfg.seed + 1)
@@ -256,7 +303,12 @@ def augment(rows: Iterable[LabeledText], nlp: Any, cfg: AugmentConfig | None = N
     want = int(cfg.neutral_negation_share * len(neutral))
     neutral = neutral[: 3 * want]  # parse a few more than wanted: not every sentence negates cleanly
     parsed_neutral = list(zip(neutral, nlp.pipe((r.text for r in neutral), batch_size=256), strict=True))
-    return negations(parsed, cfg) + negations(parsed_neutral, cfg, want) + contrast_pairs(parsed, cfg)
+    return (
+        negations(parsed, cfg)
+        + negations(parsed_neutral, cfg, want)
+        + negation_forms(parsed, cfg)
+        + contrast_pairs(parsed, cfg)
+    )
 
 
 def load_parser(model: str = "en_core_web_sm") -> Any:

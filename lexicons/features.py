@@ -46,11 +46,13 @@ if TYPE_CHECKING:
 
 __all__ = ["COMPATIBLE_VERSIONS", "FEATURE_NAMES", "FEATURE_VERSION", "build_features"]
 
-FEATURE_VERSION = "4"
+FEATURE_VERSION = "5"
 # Calibrations fitted on these versions are accepted (their columns are read by name). Version 2 changed the
 # negation rules (scope across complement clauses, elliptic negation, "far from", ...), so the values of the
 # version-1 features moved too: a version-1 calibration must be refitted.
-COMPATIBLE_VERSIONS = ("4",)
+# Version 5 only adds derived "un" + positive-word valences (``derived.py``): a version-4 calibration reads the
+# same columns with the same meaning.
+COMPATIBLE_VERSIONS = ("4", "5")
 
 FEATURE_NAMES: tuple[str, ...] = (
     "vader_neg",

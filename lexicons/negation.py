@@ -47,7 +47,7 @@ from vaderSentiment.vaderSentiment import BOOSTER_DICT
 
 from .base import WORD, Doc, Token
 from .negation_cues import CONTRAST, active_cues, fold, is_cue
-from .negation_elliptic import answer_antecedent, answer_cues, elliptic_antecedent
+from .negation_elliptic import answer_antecedent, answer_cues, answer_words, elliptic_antecedent
 from .negation_parse import apply_parse, load_parser, usable_parse
 from .negation_window import insert_scope, window_scope
 
@@ -141,6 +141,7 @@ class NegationAnnotator:
             curly = "\u2019" in text or "\u2018" in text
             words = [fold(t.lower) for t in tokens] if curly else [t.lower for t in tokens]
             cues, neutral, phrasal = active_cues(words, tokens, senti)
+            neutral = {*neutral, *answer_words(text, tokens, words)}  # "Yes, very.", "Definitely not."
             cue_set = set(cues)
             scopes = {k: window_scope(tokens, words, k, cue_set, phrasal) for k in cues}
             elliptic = {}

@@ -18,7 +18,7 @@ from .identity_terms import identity_spans
 from .negation import NegationAnnotator
 from .nrc import NRC_CATEGORIES, NrcAnnotator, nrc_data_path
 from .tokenize import tokenize
-from .vader import VaderAnnotator, load_vader_lexicon
+from .vader import VaderAnnotator, load_valence_lexicon
 
 if TYPE_CHECKING:
     import numpy as np
@@ -152,7 +152,7 @@ class LexiconPipeline:
         if self._negation is None:
             cfg = self.config
             if cfg.use_vader:
-                self._vader = VaderAnnotator(load_vader_lexicon())
+                self._vader = VaderAnnotator(load_valence_lexicon())
             if cfg.use_nrc:
                 self._nrc = NrcAnnotator()
             self._negation = NegationAnnotator(

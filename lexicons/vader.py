@@ -4,11 +4,12 @@ A re-implementation of ``vaderSentiment`` 3.3.2's ``polarity_scores`` that keeps
 valence: lexicon value, ALL-CAPS emphasis, boosters/dampeners in the 3 preceding tokens, the
 "never so/this" and special-idiom rules, the "least" rule, then the contrastive "but" weighting.
 Constants, booster and idiom tables are imported from ``vaderSentiment``, the lexicon is read from
-its ``vader_lexicon.txt``. On text without emoji, negation cues (VADER's ``despite`` included), turns other
-than "but" and equal valences around "but", tokens, per-token valences and scores equal stock VADER's (tested
-against its own methods to 1e-9, on 46 sentences and a property test; of the 3,435 TweetEval/SST-2
-validation texts without emoji or cues, 16 differ: idioms such as "no matter" and "nothing but", and turns such
-as "whereas" or "however"). Scores are not rounded (stock rounds to 3/4 decimals).
+its ``vader_lexicon.txt``. On text without emoji, derived words (``unhelpful``), negation cues (VADER's
+``despite`` included), turns other than "but", answers to questions and equal valences around "but", tokens,
+per-token valences and scores equal stock VADER's (tested against its own methods to 1e-9, on 46 sentences and a
+property test; of the 3,435 TweetEval/SST-2 validation texts without emoji or cues, 16 differ (lexicon version 4):
+idioms such as "no matter" and "nothing but", and turns such as "whereas" or "however"). Scores are not rounded
+(stock rounds to 3/4 decimals).
 
 Deliberate differences from stock VADER:
 
@@ -29,9 +30,13 @@ Deliberate differences from stock VADER:
    description words are never scored, so nothing is counted twice.
 4. Whose opinion counts (``opinion.py``): in a text with a first-person opinion, clauses reporting others' views
    ("the critics called it awful; I thought ...") weigh ``REPORTED_WEIGHT``.
-5. Tokens neutralized by a negation idiom ("doubt" in "no doubt") or naming a protected attribute ("a blind
-   nurse", ``identity_terms.py``) score 0, and so does "no" when it
+5. Tokens neutralized by a negation idiom ("doubt" in "no doubt"), answering a question ("Yes, very.", the
+   "Definitely" of "Definitely not."; ``negation_elliptic.answer_words``), naming a protected attribute ("a blind
+   nurse", ``identity_terms.py``) or inside an aside after a negation cue ("was not, as I feared, rude":
+   ``opinion.negation_asides``) score 0, and so does "no" when it
    negates something (``No one likes it``); stock only zeroes "no" before a lexicon word.
+6. Words stock VADER lacks that are "un" + one of its positive words ("unhelpful") score as that word negated
+   (``derived.py``; ``load_valence_lexicon``).
 
 ``valence_total`` = sum of token valences + punctuation emphasis (sign of the sum), and
 ``compound = normalize(valence_total)``.
@@ -49,9 +54,16 @@ from vaderSentiment.vaderSentiment import BOOSTER_DICT, C_INCR, N_SCALAR, SPECIA
 
 from .base import EMOJI, Doc, LexiconDataError
 from .contrast import turn_index
-from .opinion import REPORTED_WEIGHT, reported_clauses
+from .opinion import REPORTED_WEIGHT, negation_asides, reported_clauses
 
-__all__ = ["VaderAnnotator", "VaderEvidence", "load_vader_lexicon", "normalize", "punctuation_emphasis"]
+__all__ = [
+    "VaderAnnotator",
+    "VaderEvidence",
+    "load_vader_lexicon",
+    "load_valence_lexicon",
+    "normalize",
+    "punctuation_emphasis",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +89,15 @@ def load_vader_lexicon() -> dict[str, float]:
                 word, measure = line.strip().split("\t")[0:2]
                 lexicon[word] = float(measure)
     return lexicon
+
+
+@lru_cache(maxsize=1)
+def load_valence_lexicon() -> dict[str, float]:
+    """The lexicon the annotator scores with: VADER's entries plus ``derived.derived_valences`` ("unhelpful")."""
+    from .derived import derived_valences
+
+    stock = load_vader_lexicon()
+    return {**derived_valences(stock), **stock}
 
 
 def punctuation_emphasis(text: str) -> float:
@@ -149,7 +170,7 @@ class VaderAnnotator:
     name = "vader"
 
     def __init__(self, lexicon: dict[str, float] | None = None) -> None:
-        self.lexicon = lexicon if lexicon is not None else load_vader_lexicon()
+        self.lexicon = lexicon if lexicon is not None else load_valence_lexicon()
 
     def annotate(self, docs: Sequence[Doc]) -> list[VaderEvidence]:
         return [self.score(doc) for doc in docs]
@@ -168,6 +189,7 @@ class VaderAnnotator:
         silent = (set(neg.neutral) if neg is not None else set()) | doc.identity  # + protected attributes
         if neg is not None:
             silent.update(k for k, sc in zip(neg.cues, neg.scopes, strict=True) if sc and lowers[k] == "no")
+            silent.update(negation_asides(doc.text, tokens, neg.cues, neg.scopes))  # "was not, as I feared, rude"
         sentiments: list[float] = []
         for i in range(n):
             if tokens[i].kind == EMOJI:

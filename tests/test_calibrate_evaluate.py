@@ -12,6 +12,7 @@ import pytest
 from affectlens.cli import main
 from affectlens.engine import Engine, EngineConfig
 from affectlens.schema import Prediction, json_schema
+from affectlens.stacker_choice import STACKER_EVIDENCE_ALPHA
 
 pytestmark = pytest.mark.slow
 
@@ -37,9 +38,13 @@ def calibrated_model(tiny_model_dir: Path, tiny_checkpoint: Path, tmp_path_facto
 def test_calibration_file_is_readable_and_versioned(calibrated_model: Path) -> None:
     data = json.loads((calibrated_model / "calibration.json").read_text())
     assert data["format"] == 2 and data["info"]["model"]["variant"] == "int8"
-    assert set(data["info"]["stacker_choice"]) == {"alpha", "class_weight_power", "domain_weight_power"}
+    choice = data["info"]["stacker_choice"]
+    assert set(choice) == {"alpha", "class_weight_power", "domain_weight_power", "evidence_alpha"}
     assert len(data["emotions"]["thresholds"]) == 28
     assert len(data["sentiment_stacker"]["coef"]) == 3
+    evidence = data["sentiment_stacker"]["evidence"]  # the gated evidence columns, fitted in a second stage
+    assert choice["evidence_alpha"] == evidence["alpha"] == STACKER_EVIDENCE_ALPHA
+    assert [data["feature_names"][j] for j in evidence["columns"]] == [n for n in data["feature_names"] if "*" in n]
 
 
 def test_hybrid_engine_uses_the_calibration(calibrated_model: Path) -> None:

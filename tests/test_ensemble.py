@@ -298,3 +298,49 @@ def test_choose_stacker_does_not_buy_macro_recall_with_miscalibrated_probabiliti
     weighted, plain = table["alpha=0.3,class_weight_power=1.0"], table["alpha=0.3,class_weight_power=0.0"]
     assert weighted["ece"] > plain["ece"] + 0.01 and not weighted["eligible"] and plain["eligible"]
     assert model.class_weight_power == 0.0
+
+
+def gated_world(n: int = 4000, seed: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """A network that is right on ordinary rows and confidently wrong (inverted) on a rare gated kind of row
+    (10 %), where an evidence column (zero elsewhere) holds the truth. Returns logits, features, labels, gate."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 3, size=n)
+    gate = rng.random(n) < 0.1
+    logits = 2.5 * np.eye(3)[y] + rng.normal(scale=1.0, size=(n, 3))
+    logits[gate] = 2.5 * np.eye(3)[2 - y[gate]] + rng.normal(scale=1.0, size=(gate.sum(), 3))
+    vote = np.where(y == 2, 1.0, np.where(y == 0, -1.0, 0.0))
+    features = np.column_stack([rng.normal(size=n), gate * (vote > 0), gate * (vote < 0)])
+    return logits, features, y, gate
+
+
+def test_the_evidence_stage_follows_the_evidence_where_its_gate_is_open() -> None:
+    logits, features, y, _ = gated_world()
+    t_logits, t_features, t_y, t_gate = gated_world(seed=1)
+    one = SentimentStacker(alpha=3.0, class_weight_power=0.0).fit(logits, features, y)
+    two = SentimentStacker(alpha=3.0, class_weight_power=0.0, evidence_alpha=0.01, evidence_columns=(1, 2))
+    two.fit(logits, features, y)
+    acc = lambda m, rows: (m.predict_proba(t_logits, t_features).argmax(1)[rows] == t_y[rows]).mean()  # noqa: E731
+    assert acc(two, t_gate & (t_y != 1)) > 0.9  # where the evidence votes, the two-stage stacker follows it
+    assert acc(two, t_gate & (t_y != 1)) > acc(one, t_gate & (t_y != 1))
+    assert acc(two, ~t_gate) >= acc(one, ~t_gate) - 0.01  # and the ordinary rows keep the network's decisions
+
+
+def test_the_evidence_stage_moves_closed_gate_rows_by_one_constant() -> None:
+    logits, features, y, gate = gated_world()
+    two = SentimentStacker(alpha=1.0, evidence_alpha=0.1, evidence_columns=(1, 2)).fit(logits, features, y)
+    base = two._base_scores(logits[~gate], features[~gate][:, [0]])
+    shift = two.decision_function(logits[~gate], features[~gate]) - base
+    assert np.allclose(shift, shift[0])
+
+
+def test_a_two_stage_stacker_round_trips_and_an_old_one_loads_as_one_stage() -> None:
+    logits, features, y, _ = gated_world()
+    two = SentimentStacker(alpha=1.0, evidence_alpha=0.1, evidence_columns=(1, 2)).fit(logits, features, y)
+    again = SentimentStacker.from_dict(two.to_dict())
+    assert np.allclose(again.predict_proba(logits, features), two.predict_proba(logits, features), atol=1e-6)
+    one = SentimentStacker(alpha=1.0).fit(logits, features, y)
+    data = one.to_dict()
+    assert "evidence" not in data
+    loaded = SentimentStacker.from_dict(data)
+    assert loaded.evidence_alpha is None
+    assert np.allclose(loaded.predict_proba(logits, features), one.predict_proba(logits, features), atol=1e-6)

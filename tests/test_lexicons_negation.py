@@ -455,6 +455,25 @@ def test_a_no_answer_negates_the_question_before_it(
     assert analysis.features[FEATURE_NAMES.index("elliptic_negations")] == (1 if scope else 0)
 
 
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        ("Was the museum dull? Yes, very.", -1),  # "yes" affirms "dull": it is no praise of its own
+        ("Did the porter seem helpful? Yeah, always.", +1),
+        ("Should we book the ferry? Definitely not.", 0),  # "definitely" strengthens the no
+        ("Yes, I hated it.", -1),  # no question before it: a plain "yes" keeps VADER's valence (outweighed here)
+    ],
+)
+def test_answer_words_carry_no_sentiment_of_their_own(parsed: LexiconPipeline, text: str, sign: int) -> None:
+    compound = parsed.analyze(text).vader["compound"]
+    assert (compound > 0.05) - (compound < -0.05) == sign
+
+
+def test_a_yes_without_a_question_keeps_its_valence(parsed: LexiconPipeline) -> None:
+    tokens = parsed.analyze("Yes, the room was fine.").tokens
+    assert tokens[0].valence > 0
+
+
 @pytest.mark.parametrize("mode", ["parsed", "window"])
 @pytest.mark.parametrize(
     ("text", "scope"),

@@ -46,3 +46,37 @@ def test_only_the_reported_clause_is_weighed_down(pipe: LexiconPipeline) -> None
     plain_valence = {t.text: t.valence for t in plain.tokens}
     assert valence["awful"] == pytest.approx(plain_valence["awful"] * REPORTED_WEIGHT)
     assert valence["wonderful"] == pytest.approx(plain_valence["wonderful"])
+
+
+@pytest.fixture(scope="module")
+def parsed_pipe() -> LexiconPipeline:
+    return LexiconPipeline(LexiconConfig(use_nrc=False))
+
+
+@pytest.mark.parametrize(
+    ("text", "sign"),
+    [
+        ("The guide was not, as my aunt feared, rude.", +1),  # "feared" is the aunt's expectation
+        ("The staff were not, as I had hoped, friendly.", -1),  # "hoped" is not the verdict
+        ("The hotel was not, to my surprise, lovely.", -1),
+    ],
+)
+def test_an_aside_between_negation_and_predicate_does_not_count(
+    parsed_pipe: LexiconPipeline, text: str, sign: int
+) -> None:
+    a = parsed_pipe.analyze(text)
+    assert a.vader["compound"] * sign > 0.05
+    polar = [t for t in a.tokens if t.valence]
+    assert polar and all(t.negated for t in polar)  # only the negated predicate is left: the full-negation gate
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "It was not good, sadly, and the staff were great.",  # the commas close the negated clause
+        "No, thanks, it was great.",  # "No," answers: its scope does not go on after "thanks"
+    ],
+)
+def test_commas_that_close_the_negated_clause_are_no_aside(parsed_pipe: LexiconPipeline, text: str) -> None:
+    a = parsed_pipe.analyze(text)
+    assert any(t.valence and not t.negated for t in a.tokens)

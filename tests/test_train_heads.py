@@ -86,6 +86,41 @@ def test_negation_and_contrast_rows_follow_the_semantics() -> None:
     assert contrasts and all(r.sentiment in (0, 2) for r in contrasts)
 
 
+def test_negation_forms_embed_aside_or_keep_the_label_as_the_semantics_say() -> None:
+    from affectlens.export.augment import (
+        ASIDES,
+        EMBEDDING_FRAMES,
+        IDIOM_FRAMES,
+        AugmentConfig,
+        load_parser,
+        negation_forms,
+    )
+
+    texts = [
+        ("The food was great.", 2), ("My phone is terrible.", 0), ("The staff were friendly today.", 2),
+        ("This update broke everything.", 0), ("The hotel looks amazing.", 2), ("I love this song.", 2),
+    ]  # fmt: skip
+    rows = [LabeledText(t, sentiment=s, source="tweeteval-sentiment") for t, s in texts]
+    rows.append(LabeledText("Profits rose 5 percent this year.", sentiment=2, source="financial-phrasebank"))
+    nlp = load_parser()
+    made = negation_forms(
+        list(zip(rows, nlp.pipe(r.text for r in rows), strict=True)), AugmentConfig(negation_form_share=1.0)
+    )
+    assert made and not any("Profits" in r.text for r in made)  # financial news is not rewritten
+    for r in made:
+        assert r.source == "augment:negation:tweeteval-sentiment"
+        original = next(s for t, s in texts if t.rstrip(".").lower().split()[-1] in r.text.lower())
+        if any(a in r.text for a in ASIDES) or any(
+            f.split("{")[0].strip() and r.text.startswith(f.split("{")[0]) for f in EMBEDDING_FRAMES
+        ):
+            assert r.sentiment == (0 if original == 2 else 1)  # negated: positive -> negative, negative -> neutral
+        else:
+            assert any(f.replace("{c}", "").replace("{C}", "").strip(" .,") in r.text for f in IDIOM_FRAMES)
+            assert r.sentiment == original  # the idiom negates nothing
+    asides = [r.text for r in made if any(a in r.text for a in ASIDES)]
+    assert asides and all(", " in t and " not, " in t for t in asides)
+
+
 def test_negated_factual_rows_stay_neutral() -> None:
     from affectlens.export.augment import AugmentConfig, augment, load_parser
 
