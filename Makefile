@@ -7,7 +7,7 @@ EXTRAS ?= cpu,train,serve,dist,monitor,domain,dev
 DATA ?= ../shared/data
 RUN ?= runs/finetune
 BASE ?= affectlens/default_model/hf
-MODEL_VERSION ?= 0.5.0
+MODEL_VERSION ?= 0.6.0
 export HF_HUB_OFFLINE := 1
 
 .DEFAULT_GOAL := help

@@ -192,7 +192,7 @@ def _add_export(sub: Any) -> None:
         "--no-fuse", action="store_true", help="quantize the plain graph, without ONNX Runtime's transformer fusions"
     )
     p.add_argument(
-        "--smooth-alpha", type=float, default=None, help="SmoothQuant on feed-forward inputs (0 = off; default 0.8)"
+        "--smooth-alpha", type=float, default=None, help="SmoothQuant on feed-forward inputs (0 = off; default 0.9)"
     )
     p.add_argument(
         "--fp32-ffn-down-layers",
