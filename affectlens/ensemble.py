@@ -3,7 +3,8 @@ attributes end in ``_``, ``fit`` returns self, ``predict_proba``).
 
 * ``TemperatureScaler``: one temperature for the neural sentiment logits (neural-only mode).
 * ``SentimentStacker``: the neural sentiment logits as an offset plus a ridge-penalised correction from
-  the lexicon features (and their interactions with neural uncertainty), then temperature scaling.
+  the lexicon features (and their interactions with neural uncertainty), the gated evidence columns in a second
+  stage with a penalty of their own, then temperature scaling.
 * ``EmotionCalibrator``: per-label Platt scaling of the 28 emotion logits and per-label thresholds
   chosen for F1 (labels too rare to fit use one global threshold).
 * ``Calibration``: the bundle saved as ``calibration.json`` (small, versioned, human-readable) next to the
