@@ -176,17 +176,17 @@ class SentimentStacker:
         self.mean_ = x.mean(axis=0)
         self.scale_ = _scale(x)
         z = _centred(neural_logits, len(y))
-        theta = _fit_offset_softmax(np.zeros((len(y), 3)), [z], (x - self.mean_) / self.scale_, y, w, self.alpha)
+        theta = _fit_offset_softmax(np.zeros((len(y), 3)), z, (x - self.mean_) / self.scale_, y, w, self.alpha)
         self.logit_scale_ = float(theta[0])
         self.intercept_ = theta[1:4]
         self.coef_ = theta[4:].reshape(3, -1)
         self.n_features_in_ = x.shape[1]  # the first stage's inputs (features and their interactions)
-        if self._two_stage:
+        if self.evidence_alpha is not None and self.evidence_columns:  # the second stage (``_two_stage``)
             self.evidence_mean_ = evidence.mean(axis=0)
             self.evidence_scale_ = _scale(evidence)
             offset = self._base_scores(neural_logits, base)
             xe = (evidence - self.evidence_mean_) / self.evidence_scale_
-            theta = _fit_offset_softmax(offset, [], xe, y, w, float(self.evidence_alpha))  # type: ignore[arg-type]
+            theta = _fit_offset_softmax(offset, None, xe, y, w, self.evidence_alpha)
             self.evidence_intercept_ = theta[:3]
             self.evidence_coef_ = theta[3:].reshape(3, -1)
         keep = np.ones(len(y), dtype=bool) if temperature_rows is None else np.asarray(temperature_rows, dtype=bool)
@@ -262,28 +262,28 @@ def _scale(x: np.ndarray) -> np.ndarray:
 
 
 def _fit_offset_softmax(
-    offset: np.ndarray, scaled: list[np.ndarray], x: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float
+    offset: np.ndarray, scaled: np.ndarray | None, x: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float
 ) -> np.ndarray:
-    """Weighted multinomial logistic regression ``softmax(offset + a * scaled[0] + x @ W.T + b)``, ridge ``alpha``
-    on ``W`` (on the mean loss). ``scaled``: [] or [centred logits] (with its free scale ``a``, started at 1).
-    Returns ``[a,] b (3), W.ravel()``."""
+    """Weighted multinomial logistic regression ``softmax(offset + a * scaled + x @ W.T + b)``, ridge ``alpha`` on
+    ``W`` (on the mean loss). ``scaled``: the centred logits, with a free scale ``a`` started at 1, or None (no
+    ``a``). Returns ``[a,] b (3), W.ravel()``."""
     try:
         from scipy.optimize import minimize
     except ImportError as exc:
         raise MissingDependencyError.for_extra("scipy", "train") from exc
     onehot = np.eye(3)[y]
     n, k = x.shape
-    m = len(scaled)
+    m = 0 if scaled is None else 1
 
     def loss_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
         b, coef = theta[m : m + 3], theta[m + 3 :].reshape(3, k)
-        s = offset + x @ coef.T + b + (theta[0] * scaled[0] if m else 0.0)
+        s = offset + x @ coef.T + b + (theta[0] * scaled if scaled is not None else 0.0)
         p = softmax(s)
         nll = -float((w * np.log(np.clip((p * onehot).sum(axis=1), 1e-12, 1.0))).mean())
         r = (p - onehot) * w[:, None] / n
         grad = [r.sum(axis=0), (r.T @ x + alpha * coef).ravel()]
-        if m:
-            grad.insert(0, np.array([(r * scaled[0]).sum()]))
+        if scaled is not None:
+            grad.insert(0, np.array([(r * scaled).sum()]))
         return nll + 0.5 * alpha * float((coef**2).sum()), np.concatenate(grad)
 
     start = np.concatenate([np.ones(m), np.zeros(3 + 3 * k)])

@@ -20,7 +20,7 @@ from vaderSentiment.vaderSentiment import N_SCALAR
 __all__ = ["MIN_ROOT_VALENCE", "NOT_DERIVED", "derived_valences"]
 
 MIN_ROOT_VALENCE = 1.0
-NOT_DERIVED = frozenset({"unlike", "unless", "until", "unto", "under", "unity"})
+NOT_DERIVED = frozenset({"unlike"})  # "un" + "like" (+1.5): a preposition, not "like" negated
 
 
 def derived_valences(lexicon: Mapping[str, float]) -> dict[str, float]:

@@ -50,8 +50,8 @@ FEATURE_VERSION = "5"
 # Calibrations fitted on these versions are accepted (their columns are read by name). Version 2 changed the
 # negation rules (scope across complement clauses, elliptic negation, "far from", ...), so the values of the
 # version-1 features moved too: a version-1 calibration must be refitted.
-# Version 5 only adds derived "un" + positive-word valences (``derived.py``): a version-4 calibration reads the
-# same columns with the same meaning.
+# Version 5 keeps the names and their meaning and changes a few valences (derived "un" + positive words, inserts
+# after a negation cue and answer words without valence): a version-4 calibration reads the same columns.
 COMPATIBLE_VERSIONS = ("4", "5")
 
 FEATURE_NAMES: tuple[str, ...] = (

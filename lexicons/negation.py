@@ -79,7 +79,8 @@ class NegationEvidence:
     cue: tuple[int | None, ...]  # per token: index of the innermost cue scoping it
     cues: tuple[int, ...]  # indices of the active cue tokens
     scopes: tuple[tuple[int, ...], ...]  # per active cue: the tokens it negates
-    neutral: frozenset[int]  # idiom tokens whose own valence is ignored ("doubt" in "no doubt")
+    neutral: frozenset[int]  # tokens whose own valence is ignored: idioms ("doubt" in "no doubt"), answer words
+    # ("Yes, very."), an insert after a cue ("not, as I feared, rude")
     parsed: bool  # the dependency parser ran for this text
     elliptic: frozenset[int] = frozenset()  # cues of elliptic negations ("..., but it wasn't"); scopes precede them
 
@@ -141,14 +142,15 @@ class NegationAnnotator:
             curly = "\u2019" in text or "\u2018" in text
             words = [fold(t.lower) for t in tokens] if curly else [t.lower for t in tokens]
             cues, neutral, phrasal = active_cues(words, tokens, senti)
-            neutral = {*neutral, *answer_words(text, tokens, words)}  # "Yes, very.", "Definitely not."
+            answers = answer_cues(text, tokens, words)  # "Was it good? No.": the answer negates the question
+            neutral = {*neutral, *answer_words(text, tokens, words, answers)}  # "Yes, very.", "Definitely not."
             cue_set = set(cues)
             scopes = {k: window_scope(tokens, words, k, cue_set, phrasal) for k in cues}
             elliptic = {}
             for k in cues:
                 if k not in phrasal and (ante := elliptic_antecedent(tokens, words, k, senti, cue_set)):
                     elliptic[k] = scopes[k] = ante
-            for k in answer_cues(text, tokens, words):  # "Was it good? No.": the answer negates the question
+            for k in answers:
                 if ante := answer_antecedent(tokens, words, k, senti, cue_set):
                     elliptic[k] = scopes[k] = ante
                     if k not in cue_set:
@@ -185,11 +187,14 @@ class NegationAnnotator:
                     apply_parse(docs[d].tokens, a, b, sdoc, base, prepared[d][2], prepared[d][4])
         elif not self.use_parser:
             self._warn("use_parser=False")
-        for doc, (words, cues, _, _, scopes, elliptic) in zip(docs, prepared, strict=True):
+        for doc, (words, cues, _, neutral, scopes, elliptic) in zip(docs, prepared, strict=True):
             cue_set = set(cues)
             for k in cues:
-                if k not in elliptic and (insert := insert_scope(doc.text, doc.tokens, words, k, cue_set)):
-                    scopes[k] = sorted({*scopes[k], *insert})
+                if k not in elliptic:
+                    insert, after = insert_scope(doc.text, doc.tokens, words, k, cue_set)
+                    if after:
+                        scopes[k] = sorted({*scopes[k], *after})
+                        neutral.update(insert)  # "was not, as my aunt feared, rude": the aside is not the verdict
         return [
             self._finish(doc.tokens, words, cues, neutral, scopes, elliptic, d in parsed_docs)
             for d, (doc, (words, cues, _, neutral, scopes, elliptic)) in enumerate(zip(docs, prepared, strict=True))

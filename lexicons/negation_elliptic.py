@@ -150,17 +150,18 @@ def answer_cues(text: str, tokens: list[Token], words: list[str]) -> list[int]:
 _AFFIRMATIONS = frozenset({"yes", "yeah", "yep", "yup"})
 
 
-def answer_words(text: str, tokens: list[Token], words: list[str]) -> set[int]:
+def answer_words(text: str, tokens: list[Token], words: list[str], answers: list[int]) -> set[int]:
     """Answer words that carry no sentiment of their own, in a sentence right after a "?": a first "yes" ("Was it
-    dull? Yes, very.": the question's words say what is affirmed; VADER scores "yes" +1.7) and the leads of a "no"
-    answer ("Definitely not.": "definitely" strengthens the no, it praises nothing)."""
+    dull? Yes, very.": the question's words say what is affirmed; VADER scores "yes" +1.7) and the leads of the
+    "no" answers ``answers`` (``answer_cues``; "Definitely not.": "definitely" strengthens the no, it praises
+    nothing)."""
     out: set[int] = set()
     for first in range(1, len(tokens)):
         if not tokens[first - 1].sent_end or "?" not in text[tokens[first - 1].start : tokens[first].start]:
             continue
         if words[first].rstrip(".!,") in _AFFIRMATIONS:
             out.add(first)
-    for k in answer_cues(text, tokens, words):
+    for k in answers:
         j = k - 1
         while j >= 0 and not tokens[j].sent_end and words[j].rstrip(".!,") in _ANSWER_LEAD:
             out.add(j)

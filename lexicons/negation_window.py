@@ -10,7 +10,8 @@ friendly``).
 
 An insert between commas right after the cue (``was not, if I am honest, good``) is skipped whatever the parse
 says: the scope is the predicate after the second comma (``insert_scope``; the small parser often attaches it to
-the insert).
+the insert), and the insert's own words carry no valence (``was not, as my aunt feared, rude``: the aunt's fear
+is not the verdict).
 """
 
 from __future__ import annotations
@@ -71,22 +72,24 @@ def window_scope(tokens: list[Token], words: list[str], k: int, cue_set: set[int
 _INSERT_MAX_WORDS = 8  # an insert longer than this is a clause of its own, not a parenthetical
 
 
-def insert_scope(text: str, tokens: list[Token], words: list[str], k: int, cue_set: set[int]) -> list[int]:
-    """For a cue followed by a comma-delimited insert (``not, despite the reviews, friendly``), the window after the
-    insert's closing comma; else []."""
+def insert_scope(
+    text: str, tokens: list[Token], words: list[str], k: int, cue_set: set[int]
+) -> tuple[list[int], list[int]]:
+    """For a cue followed by a comma-delimited insert (``not, despite the reviews, friendly``): (the insert's
+    tokens, the window after its closing comma); else ([], [])."""
     n = len(tokens)
 
     def comma_after(i: int) -> bool:
         return i + 1 < n and tokens[i].clause_end and "," in text[tokens[i].end : tokens[i + 1].start]
 
     if not comma_after(k) or tokens[k].sent_end:
-        return []
+        return [], []
     for j in range(k + 1, min(n - 1, k + 1 + _INSERT_MAX_WORDS)):
         if tokens[j].sent_end or words[j] in CONTRAST or (tokens[j].clause_end and not comma_after(j)):
-            return []
+            return [], []
         if comma_after(j):
             first = j + 1
             if tokens[first].kind != WORD or words[first] in CONTRAST:
-                return []
-            return [first, *window(tokens, words, first, cue_set, limit=2)]
-    return []
+                return [], []
+            return list(range(k + 1, first)), [first, *window(tokens, words, first, cue_set, limit=2)]
+    return [], []

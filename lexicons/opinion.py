@@ -17,7 +17,7 @@ from __future__ import annotations
 from .base import WORD, Token
 from .negation_cues import CONTRAST
 
-__all__ = ["ASIDE_MAX_WORDS", "REPORTED_WEIGHT", "negation_asides", "reported_clauses"]
+__all__ = ["REPORTED_WEIGHT", "reported_clauses"]
 
 REPORTED_WEIGHT = 0.25
 
@@ -87,31 +87,3 @@ def reported_clauses(tokens: list[Token]) -> set[int]:
             end += 1
         out.update(range(s, end + 1))
     return out if any(o not in out for o in own) else set()
-
-
-ASIDE_MAX_WORDS = 8
-
-
-def _comma_after(text: str, tokens: list[Token], i: int) -> bool:
-    following = tokens[i + 1].start if i + 1 < len(tokens) else len(text)
-    return "," in text[tokens[i].end : following]
-
-
-def negation_asides(
-    text: str, tokens: list[Token], cues: tuple[int, ...], scopes: tuple[tuple[int, ...], ...]
-) -> set[int]:
-    """Tokens of an aside set off by commas between a negation cue and what it negates: ``The guide was not, as my
-    aunt feared, rude`` ("as my aunt feared"), ``It is not, whatever the critics say, a good film``. The aside
-    reports an expectation or someone else's view, or comments in passing; the sentence's polarity is the negated
-    predicate's. An aside is at most ``ASIDE_MAX_WORDS`` tokens, starts right after "<cue>," and ends at the next
-    comma within its clause, and the cue's scope must go on after it (else the comma closes the clause)."""
-    out: set[int] = set()
-    for k, scope in zip(cues, scopes, strict=True):
-        if k + 1 >= len(tokens) or not _comma_after(text, tokens, k):
-            continue
-        end = k + 1
-        while end < min(len(tokens), k + 1 + ASIDE_MAX_WORDS) and not tokens[end].clause_end:
-            end += 1
-        if end < len(tokens) and _comma_after(text, tokens, end) and any(i > end for i in scope):
-            out.update(range(k + 1, end + 1))
-    return out

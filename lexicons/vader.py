@@ -32,8 +32,8 @@ Deliberate differences from stock VADER:
    ("the critics called it awful; I thought ...") weigh ``REPORTED_WEIGHT``.
 5. Tokens neutralized by a negation idiom ("doubt" in "no doubt"), answering a question ("Yes, very.", the
    "Definitely" of "Definitely not."; ``negation_elliptic.answer_words``), naming a protected attribute ("a blind
-   nurse", ``identity_terms.py``) or inside an aside after a negation cue ("was not, as I feared, rude":
-   ``opinion.negation_asides``) score 0, and so does "no" when it
+   nurse", ``identity_terms.py``) or inside an insert after a negation cue ("was not, as I feared, rude":
+   ``negation_window.insert_scope``) score 0, and so does "no" when it
    negates something (``No one likes it``); stock only zeroes "no" before a lexicon word.
 6. Words stock VADER lacks that are "un" + one of its positive words ("unhelpful") score as that word negated
    (``derived.py``; ``load_valence_lexicon``).
@@ -54,7 +54,7 @@ from vaderSentiment.vaderSentiment import BOOSTER_DICT, C_INCR, N_SCALAR, SPECIA
 
 from .base import EMOJI, Doc, LexiconDataError
 from .contrast import turn_index
-from .opinion import REPORTED_WEIGHT, negation_asides, reported_clauses
+from .opinion import REPORTED_WEIGHT, reported_clauses
 
 __all__ = [
     "VaderAnnotator",
@@ -189,7 +189,6 @@ class VaderAnnotator:
         silent = (set(neg.neutral) if neg is not None else set()) | doc.identity  # + protected attributes
         if neg is not None:
             silent.update(k for k, sc in zip(neg.cues, neg.scopes, strict=True) if sc and lowers[k] == "no")
-            silent.update(negation_asides(doc.text, tokens, neg.cues, neg.scopes))  # "was not, as I feared, rude"
         sentiments: list[float] = []
         for i in range(n):
             if tokens[i].kind == EMOJI:
