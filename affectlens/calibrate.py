@@ -21,7 +21,7 @@ import numpy as np
 from affectlens import __version__
 from affectlens.datasets import DatasetError, LabeledText
 from affectlens.ensemble import IRONY_FEATURE, Calibration, EmotionCalibrator, fit_temperature, stacker_features
-from affectlens.evidence import EVIDENCE_FEATURES, evidence_names
+from affectlens.evidence import EVIDENCE_FEATURES, evidence_names, view_blocks
 from affectlens.labels import EMOTION_LABELS, EMOTION_SLICE, IRONY_INDEX, NUM_SENTIMENT
 from affectlens.lexicons import LexiconConfig, LexiconPipeline
 from affectlens.lexicons.features import FEATURE_NAMES, FEATURE_VERSION
@@ -33,6 +33,7 @@ from affectlens.stacker_choice import (
     STACKER_EVIDENCE_ALPHA,
     choose_stacker,
 )
+from affectlens.views import needed_views, view_logits
 
 log = logging.getLogger("affectlens.calibrate")
 
@@ -113,18 +114,21 @@ def fit_calibration(
     if len(sent_rows) < 50 or (len(emo_rows) < 50 and not keep_emotions):
         raise DatasetError(f"need at least 50 sentiment and 50 emotion rows, got {len(sent_rows)} and {len(emo_rows)}")
     names = stacker_feature_names(neural.has_irony, evidence)
-    sent_all = neural.logits([r.text for r in sent_rows])
+    sent_texts = [r.text for r in sent_rows]
+    sent_analyses = lexicon.analyze_batch(sent_texts)
+    sent_all, sent_views = view_logits(neural, sent_texts, sent_analyses, needed_views(names))
     sent_logits = sent_all[:, :NUM_SENTIMENT]
-    features = stacker_features(sent_all, lexicon.analyze_batch([r.text for r in sent_rows]), names)
+    features = stacker_features(sent_all, sent_analyses, names, sent_views)
     y = np.array([r.sentiment for r in sent_rows], dtype=int)
     emo_logits = neural.logits([r.text for r in emo_rows])[:, EMOTION_SLICE] if emo_rows else None
     polarity = None
     if polarity_rows:
         pol_texts = [r.text for r in polarity_rows]
-        pol_all = neural.logits(pol_texts)
+        pol_analyses = lexicon.analyze_batch(pol_texts)
+        pol_all, pol_views = view_logits(neural, pol_texts, pol_analyses, needed_views(names))
         polarity = (
             pol_all[:, :NUM_SENTIMENT],
-            stacker_features(pol_all, lexicon.analyze_batch(pol_texts), names),
+            stacker_features(pol_all, pol_analyses, names, pol_views),
             np.array([r.sentiment for r in polarity_rows], dtype=int),
         )
     emo_y = np.zeros((len(emo_rows), len(EMOTION_LABELS)), dtype=int)
@@ -141,6 +145,7 @@ def fit_calibration(
         domain_weight_power=domain_weight_power,
         evidence_columns=[j for j, name in enumerate(names) if name in EVIDENCE_FEATURES],
         evidence_alpha=evidence_alpha,
+        view_blocks=view_blocks(names),
     )
     info: dict[str, Any] = {
         "fitted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -188,6 +193,7 @@ def fit_calibration(
         emotions=emotions,
         info=info,
         irony_temperature=irony_temperature,
+        plain_input=True,  # view_logits: the texts in their plain form
     )
 
 

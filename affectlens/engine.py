@@ -1,6 +1,7 @@
 """The one scoring path: ``Engine.score_batch(texts)``; ``score(text)`` is a batch of one.
 
-Flow: normalize -> lexicon analysis (VADER with negation scope, NRC, emoji) -> ONNX encoder (both heads)
+Flow: normalize -> lexicon analysis (VADER with negation scope, NRC, emoji) -> ONNX encoder (all heads; on
+the texts and, for the hybrid, their views: the clause that decides, the affirmed text: ``affectlens.views``)
 -> calibration (stacker for sentiment, per-label calibration + thresholds for emotions) -> Prediction.
 The TorchServe handler, the CLI, batch jobs and the evaluator all call this, so evaluation numbers come
 from the code that serves requests. Bad items become ``ScoreError`` in place; the rest are answered.
@@ -34,6 +35,7 @@ from affectlens.lexicons import LexiconAnalysis, LexiconConfig, LexiconPipeline
 from affectlens.neural import NeuralConfig, NeuralModel
 from affectlens.normalize import DEFAULT_MAX_CHARS, InputProblem, NormalizedText, normalize_text
 from affectlens.schema import ModelInfo, Prediction, Result, ScoreError, TokenEvidence
+from affectlens.views import needed_views, split_views, with_views
 
 log = logging.getLogger("affectlens.engine")
 
@@ -214,7 +216,15 @@ class Engine:
             assert lexicon is not None
             compound = np.array([a.vader["compound"] for a in lexicon])
             return _Scored(lexicon_sentiment_scores(compound), self._lexicon_emotions(lexicon), lexicon, None)
-        logits, vectors = self.neural.forward(texts, timings=timings, with_embeddings=embeddings)
+        view_rows: dict[str, list[int]] = {}
+        batch = list(texts)
+        if self.mode == "hybrid" and self.calibration is not None:
+            assert lexicon is not None
+            names, plain = self.calibration.feature_names, self.calibration.plain_input
+            batch, view_rows = with_views(texts, lexicon, needed_views(names), plain)
+        logits, vectors = self.neural.forward(batch, timings=timings, with_embeddings=embeddings)
+        logits, views = split_views(logits, len(texts), view_rows)
+        vectors = None if vectors is None else vectors[: len(texts)]
         sent_logits, emo_logits = logits[:, SENTIMENT_SLICE], logits[:, EMOTION_SLICE]
         irony_logits = logits[:, IRONY_INDEX] if self.neural.has_irony else None
         if self.calibration is None:
@@ -222,7 +232,7 @@ class Engine:
             return _Scored(softmax(sent_logits), sigmoid(emo_logits), lexicon, logits, irony, vectors)
         if self.mode == "hybrid":
             assert lexicon is not None
-            features = stacker_features(logits, lexicon, self.calibration.feature_names)
+            features = stacker_features(logits, lexicon, self.calibration.feature_names, views)
             sentiment = self.calibration.sentiment_proba(sent_logits, features)
         else:
             sentiment = self.calibration.neural_sentiment_proba(sent_logits)

@@ -16,7 +16,7 @@ Fitting needs scikit-learn and scipy (the ``train`` extra); prediction is numpy 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -69,12 +69,18 @@ class TemperatureScaler:
 IRONY_FEATURE = "network_irony"  # appended to the lexicon features for models with the irony head
 
 
-def stacker_features(logits: np.ndarray, analyses: Sequence[Any], names: Sequence[str]) -> np.ndarray:
+def stacker_features(
+    logits: np.ndarray,
+    analyses: Sequence[Any],
+    names: Sequence[str],
+    views: Mapping[str, np.ndarray] | None = None,
+) -> np.ndarray:
     """The stacker's evidence besides the sentiment logits, as the columns ``names`` (a calibration's
     ``feature_names``): lexicon features by name (a calibration fitted on an older feature version reads the
     columns it knows), for a network with the irony head its irony logit (``IRONY_FEATURE``: irony is where
     the words' polarity and the meaning part ways), and the gated decisive-evidence columns of
-    ``affectlens.evidence``."""
+    ``affectlens.evidence`` (``views``: the network's sentiment logits on each view of ``affectlens.views``, for
+    the views' gates)."""
     from affectlens.evidence import evidence_columns
     from affectlens.lexicons.features import FEATURE_NAMES
 
@@ -84,7 +90,7 @@ def stacker_features(logits: np.ndarray, analyses: Sequence[Any], names: Sequenc
     irony = z[:, IRONY_INDEX] if z.shape[1] > IRONY_INDEX else None
     if IRONY_FEATURE in names:
         columns[IRONY_FEATURE] = z[:, IRONY_INDEX]
-    columns.update(evidence_columns(columns, z[:, :3], irony, list(names)))
+    columns.update(evidence_columns(columns, z[:, :3], irony, list(names), views))
     return np.stack([columns[name] for name in names], axis=1)
 
 
@@ -133,11 +139,13 @@ class SentimentStacker:
         class_weight_power: float = 1.0,
         evidence_alpha: float | None = None,
         evidence_columns: Sequence[int] = (),
+        view_blocks: Sequence[Sequence[int]] = (),
     ) -> None:
         self.alpha = alpha
         self.class_weight_power = class_weight_power
         self.evidence_alpha = evidence_alpha
         self.evidence_columns = tuple(int(j) for j in evidence_columns)
+        self.view_blocks = tuple(tuple(int(j) for j in block) for block in view_blocks)
 
     def _weights(self, y: np.ndarray, row_weight: np.ndarray | None) -> np.ndarray:
         counts = np.bincount(y, minlength=3).astype(float)
@@ -149,14 +157,17 @@ class SentimentStacker:
     def _two_stage(self) -> bool:
         return self.evidence_alpha is not None and bool(self.evidence_columns)
 
-    def _split(self, lexicon_features: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(base columns, evidence columns) of the lexicon features."""
+    def _split(self, lexicon_features: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
+        """(base columns, ridge evidence columns, view blocks) of the lexicon features."""
         f = np.asarray(lexicon_features, dtype=float)
         if not self._two_stage:
-            return f, f[:, :0]
+            return f, f[:, :0], []
         evidence = np.zeros(f.shape[1], dtype=bool)
         evidence[list(self.evidence_columns)] = True
-        return f[:, ~evidence], f[:, evidence]
+        ridge = evidence.copy()
+        for block in self.view_blocks:
+            ridge[list(block)] = False
+        return f[:, ~evidence], f[:, ridge], [f[:, list(block)] for block in self.view_blocks]
 
     def fit(
         self,
@@ -171,12 +182,12 @@ class SentimentStacker:
         all), e.g. natural text only, whose probabilities must mean what they say."""
         y = np.asarray(y, dtype=int)
         w = self._weights(y, row_weight)
-        base, evidence = self._split(lexicon_features)
+        base, evidence, views = self._split(lexicon_features)
         x = stacker_inputs(neural_logits, base)
         self.mean_ = x.mean(axis=0)
         self.scale_ = _scale(x)
         z = _centred(neural_logits, len(y))
-        theta = _fit_offset_softmax(np.zeros((len(y), 3)), z, (x - self.mean_) / self.scale_, y, w, self.alpha)
+        theta = _fit_offset_softmax(np.zeros((len(y), 3)), [z], (x - self.mean_) / self.scale_, y, w, self.alpha)
         self.logit_scale_ = float(theta[0])
         self.intercept_ = theta[1:4]
         self.coef_ = theta[4:].reshape(3, -1)
@@ -186,9 +197,11 @@ class SentimentStacker:
             self.evidence_scale_ = _scale(evidence)
             offset = self._base_scores(neural_logits, base)
             xe = (evidence - self.evidence_mean_) / self.evidence_scale_
-            theta = _fit_offset_softmax(offset, None, xe, y, w, self.evidence_alpha)
-            self.evidence_intercept_ = theta[:3]
-            self.evidence_coef_ = theta[3:].reshape(3, -1)
+            theta = _fit_offset_softmax(offset, views, xe, y, w, self.evidence_alpha, scale_start=0.0)
+            m = len(views)
+            self.view_scales_ = theta[:m]
+            self.evidence_intercept_ = theta[m : m + 3]
+            self.evidence_coef_ = theta[m + 3 :].reshape(3, -1)
         keep = np.ones(len(y), dtype=bool) if temperature_rows is None else np.asarray(temperature_rows, dtype=bool)
         scores = self.decision_function(neural_logits, lexicon_features)
         self.temperature_ = fit_temperature(scores[keep], y[keep])
@@ -200,11 +213,13 @@ class SentimentStacker:
         return np.asarray(self.logit_scale_ * z + x @ self.coef_.T + self.intercept_)
 
     def decision_function(self, neural_logits: np.ndarray | None, lexicon_features: np.ndarray) -> np.ndarray:
-        base, evidence = self._split(lexicon_features)
+        base, evidence, views = self._split(lexicon_features)
         scores = self._base_scores(neural_logits, base)
         if self._two_stage:
             xe = (evidence - self.evidence_mean_) / self.evidence_scale_
             scores = scores + xe @ self.evidence_coef_.T + self.evidence_intercept_
+            for scale, view in zip(self.view_scales_, views, strict=True):
+                scores = scores + scale * view
         return scores
 
     def predict_proba(self, neural_logits: np.ndarray | None, lexicon_features: np.ndarray) -> np.ndarray:
@@ -230,6 +245,9 @@ class SentimentStacker:
                 "mean": self.evidence_mean_.round(8).tolist(),
                 "scale": self.evidence_scale_.round(8).tolist(),
             }
+            if self.view_blocks:
+                out["evidence"]["view_blocks"] = [list(b) for b in self.view_blocks]
+                out["evidence"]["view_scales"] = self.view_scales_.round(8).tolist()
         return out
 
     @classmethod
@@ -240,6 +258,7 @@ class SentimentStacker:
             class_weight_power=data["class_weight_power"],
             evidence_alpha=None if evidence is None else float(evidence["alpha"]),
             evidence_columns=() if evidence is None else evidence["columns"],
+            view_blocks=() if evidence is None else evidence.get("view_blocks", ()),
         )
         model.logit_scale_ = float(data["logit_scale"])
         model.coef_ = np.asarray(data["coef"], dtype=float)
@@ -253,6 +272,7 @@ class SentimentStacker:
             model.evidence_intercept_ = np.asarray(evidence["intercept"], dtype=float)
             model.evidence_mean_ = np.asarray(evidence["mean"], dtype=float)
             model.evidence_scale_ = np.asarray(evidence["scale"], dtype=float)
+            model.view_scales_ = np.asarray(evidence.get("view_scales", ()), dtype=float)
         return model
 
 
@@ -262,31 +282,35 @@ def _scale(x: np.ndarray) -> np.ndarray:
 
 
 def _fit_offset_softmax(
-    offset: np.ndarray, scaled: np.ndarray | None, x: np.ndarray, y: np.ndarray, w: np.ndarray, alpha: float
+    offset: np.ndarray,
+    scaled: Sequence[np.ndarray],
+    x: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    alpha: float,
+    scale_start: float = 1.0,
 ) -> np.ndarray:
-    """Weighted multinomial logistic regression ``softmax(offset + a * scaled + x @ W.T + b)``, ridge ``alpha`` on
-    ``W`` (on the mean loss). ``scaled``: the centred logits, with a free scale ``a`` started at 1, or None (no
-    ``a``). Returns ``[a,] b (3), W.ravel()``."""
+    """Weighted multinomial logistic regression ``softmax(offset + sum_i a_i * scaled_i + x @ W.T + b)``, ridge
+    ``alpha`` on ``W`` (on the mean loss). ``scaled``: (n, 3) logit blocks (the centred logits; the views' gated
+    logits), each with a free, unpenalised scale ``a_i`` started at ``scale_start``. Returns ``a, b (3), W.ravel()``."""
     try:
         from scipy.optimize import minimize
     except ImportError as exc:
         raise MissingDependencyError.for_extra("scipy", "train") from exc
     onehot = np.eye(3)[y]
     n, k = x.shape
-    m = 0 if scaled is None else 1
+    m = len(scaled)
 
     def loss_and_grad(theta: np.ndarray) -> tuple[float, np.ndarray]:
         b, coef = theta[m : m + 3], theta[m + 3 :].reshape(3, k)
-        s = offset + x @ coef.T + b + (theta[0] * scaled if scaled is not None else 0.0)
+        s = offset + x @ coef.T + b + sum((a * block for a, block in zip(theta[:m], scaled, strict=True)), 0.0)
         p = softmax(s)
         nll = -float((w * np.log(np.clip((p * onehot).sum(axis=1), 1e-12, 1.0))).mean())
         r = (p - onehot) * w[:, None] / n
-        grad = [r.sum(axis=0), (r.T @ x + alpha * coef).ravel()]
-        if scaled is not None:
-            grad.insert(0, np.array([(r * scaled).sum()]))
+        grad = [np.array([(r * block).sum() for block in scaled]), r.sum(axis=0), (r.T @ x + alpha * coef).ravel()]
         return nll + 0.5 * alpha * float((coef**2).sum()), np.concatenate(grad)
 
-    start = np.concatenate([np.ones(m), np.zeros(3 + 3 * k)])
+    start = np.concatenate([np.full(m, scale_start), np.zeros(3 + 3 * k)])
     return np.asarray(minimize(loss_and_grad, start, jac=True, method="L-BFGS-B").x)
 
 
@@ -377,6 +401,7 @@ class Calibration:
     emotions: EmotionCalibrator
     info: dict[str, Any]
     irony_temperature: float | None = None  # None: the model has no irony head (or too few rows to fit one)
+    plain_input: bool = False  # the hybrid's network reads each text in its plain form (affectlens.views)
 
     # -- runtime ----------------------------------------------------------------------------------
     def neural_sentiment_proba(self, sentiment_logits: np.ndarray) -> np.ndarray:
@@ -424,6 +449,7 @@ class Calibration:
             "emotions": self.emotions.to_dict(),
             "info": self.info,
             **({} if self.irony_temperature is None else {"irony_temperature": round(self.irony_temperature, 6)}),
+            **({"plain_input": True} if self.plain_input else {}),
         }
 
     def save(self, model_dir: Path | str) -> Path:
@@ -444,6 +470,7 @@ class Calibration:
             emotions=EmotionCalibrator.from_dict(data["emotions"]),
             info=dict(data.get("info", {})),
             irony_temperature=None if data.get("irony_temperature") is None else float(data["irony_temperature"]),
+            plain_input=bool(data.get("plain_input", False)),
         )
 
     @classmethod

@@ -94,6 +94,7 @@ def choose_stacker(
     domain_weight_power: float = STACKER_DOMAIN_WEIGHT_POWER,
     evidence_columns: Sequence[int] = (),
     evidence_alpha: float | None = STACKER_EVIDENCE_ALPHA,
+    view_blocks: Sequence[Sequence[int]] = (),
 ) -> tuple[SentimentStacker, dict[str, dict[str, float | bool]]]:
     """Pick ``alpha`` and ``class_weight_power`` by cross-validation on the fit rows, then refit on all rows.
 
@@ -110,7 +111,8 @@ def choose_stacker(
     them ``eligible``). Every fit weighs the rows by ``domain_weights(domains, domain_weight_power)``; the final
     temperature is fitted on the natural-data rows only (the generated rows are easy and would make it
     over-confident on real text). ``evidence_columns`` with ``evidence_alpha`` (not None): every candidate fits
-    those columns in a second stage with that penalty (``SentimentStacker``).
+    those columns in a second stage with that penalty, the ``view_blocks`` among them with one free scale each
+    (``SentimentStacker``).
     """
     from affectlens.evaluation.metrics import expected_calibration_error, polarity_decisions
 
@@ -138,7 +140,7 @@ def choose_stacker(
             pol_pred = np.zeros(len(pol_y), dtype=int)
             for k in range(folds):
                 train, test, pol_test = fold != k, fold == k, pol_fold == k
-                model = SentimentStacker(alpha, power, evidence_alpha, evidence_columns).fit(
+                model = SentimentStacker(alpha, power, evidence_alpha, evidence_columns, view_blocks).fit(
                     neural_logits[train], lexicon_features[train], y[train], row_weight[train], natural[train]
                 )
                 proba[test] = model.predict_proba(neural_logits[test], lexicon_features[test])
@@ -167,7 +169,7 @@ def choose_stacker(
             "eligible": ok,
         }
     alpha, power = one_standard_error_choice(results)
-    final = SentimentStacker(alpha, power, evidence_alpha, evidence_columns).fit(
+    final = SentimentStacker(alpha, power, evidence_alpha, evidence_columns, view_blocks).fit(
         neural_logits, lexicon_features, y, row_weight, natural
     )
     return final, table

@@ -35,35 +35,51 @@ def load_base_model(base: str, **kwargs: Any) -> Any:
     return model.float()
 
 
+def _base_outputs(base: str) -> int | None:
+    """The number of outputs of the base's classifier (``num_labels`` in its config), or None without one."""
+    import transformers
+
+    try:
+        config = transformers.AutoConfig.from_pretrained(base)
+    except (OSError, ValueError):
+        return None
+    return int(config.num_labels) if getattr(config, "id2label", None) else None
+
+
 def network_for(base: str, cfg: TrainConfig) -> Any:
     """The base model with our heads: 31 outputs, or 32 with the irony head; the input form in its config.
 
-    A base that already has our 31 outputs (e.g. ``affectlens/default_model/hf``) keeps its trained rows and gets
-    a new irony row; any other head is replaced by a fresh one.
+    A base that already has our heads (e.g. ``affectlens/default_model/hf``: 31 outputs, or 32 with the irony head)
+    keeps every trained row: a 31-output base gets a new irony row where ``cfg.irony`` asks for one, a 32-output
+    base loses its irony row where it does not. Any other head is replaced by a fresh one.
     """
     import torch
 
-    names = output_names()
+    ours = _base_outputs(base) in (NUM_OUTPUTS, NUM_OUTPUTS_WITH_IRONY)
+    outputs = NUM_OUTPUTS_WITH_IRONY if ours and _base_outputs(base) == NUM_OUTPUTS_WITH_IRONY else NUM_OUTPUTS
+    names = output_names(irony=outputs == NUM_OUTPUTS_WITH_IRONY)
     model = load_base_model(
         base,
-        num_labels=NUM_OUTPUTS,
+        num_labels=outputs,
         id2label=dict(enumerate(names)),
         label2id={n: i for i, n in enumerate(names)},
         ignore_mismatched_sizes=True,  # a base with another head (e.g. 2 labels) gets a new 31-output one
     )
-    if cfg.irony:
+    want = NUM_OUTPUTS_WITH_IRONY if cfg.irony else NUM_OUTPUTS
+    if want != outputs:
         old = model.classifier
-        new = torch.nn.Linear(old.in_features, NUM_OUTPUTS_WITH_IRONY)
+        new = torch.nn.Linear(old.in_features, want)
+        kept = min(want, outputs)
         with torch.no_grad():
-            new.weight[:NUM_OUTPUTS] = old.weight
-            new.bias[:NUM_OUTPUTS] = old.bias
-            new.weight[NUM_OUTPUTS:].normal_(0.0, model.config.initializer_range)
-            new.bias[NUM_OUTPUTS:].zero_()
+            new.weight[:kept] = old.weight[:kept]
+            new.bias[:kept] = old.bias[:kept]
+            new.weight[kept:].normal_(0.0, model.config.initializer_range)
+            new.bias[kept:].zero_()
         model.classifier = new
-        names = output_names(irony=True)
-        model.config.num_labels = len(names)  # also rebuilds id2label / label2id with generic names
-        model.config.id2label = dict(enumerate(names))
-        model.config.label2id = {n: i for i, n in enumerate(names)}
+    names = output_names(irony=cfg.irony)
+    model.config.num_labels = len(names)  # also rebuilds id2label / label2id with generic names
+    model.config.id2label = dict(enumerate(names))
+    model.config.label2id = {n: i for i, n in enumerate(names)}
     model.config.affectlens_input_form = cfg.input_form
     model.config.problem_type = "multi_label_classification"
     return model

@@ -46,13 +46,16 @@ if TYPE_CHECKING:
 
 __all__ = ["COMPATIBLE_VERSIONS", "FEATURE_NAMES", "FEATURE_VERSION", "build_features"]
 
-FEATURE_VERSION = "5"
+FEATURE_VERSION = "6"
 # Calibrations fitted on these versions are accepted (their columns are read by name). Version 2 changed the
 # negation rules (scope across complement clauses, elliptic negation, "far from", ...), so the values of the
 # version-1 features moved too: a version-1 calibration must be refitted.
 # Version 5 keeps the names and their meaning and changes a few valences (derived "un" + positive words, inserts
 # after a negation cue and answer words without valence): a version-4 calibration reads the same columns.
-COMPATIBLE_VERSIONS = ("4", "5")
+# Version 6 keeps the names and their meaning: a protected-attribute phrase counts as one word ("visually
+# impaired" as "deaf"), "according to X, ..." is a reported view, "no question of" negates; its calibrations also
+# record that the hybrid's network reads texts in their plain form (``affectlens.views``).
+COMPATIBLE_VERSIONS = ("4", "5", "6")
 
 FEATURE_NAMES: tuple[str, ...] = (
     "vader_neg",

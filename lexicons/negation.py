@@ -51,14 +51,25 @@ from .negation_elliptic import answer_antecedent, answer_cues, answer_words, ell
 from .negation_parse import apply_parse, load_parser, usable_parse
 from .negation_window import insert_scope, window_scope
 
-__all__ = ["COMPARATIVES", "CONTRAST", "NegationAnnotator", "NegationEvidence", "is_cue", "load_parser"]
+__all__ = [
+    "COMPARATIVES",
+    "CONTRAST",
+    "INTENSIFIABLE",
+    "INTENSIFIERS",
+    "NegationAnnotator",
+    "NegationEvidence",
+    "is_cue",
+    "load_parser",
+]
 
 logger = logging.getLogger("affectlens.lexicons")
 
 # Words skipped when deciding whether a sentiment word directly follows a cue.
 _SKIP_MODIFIERS = frozenset(BOOSTER_DICT) | frozenset({"a", "an", "the", "that", "too", "as", "at", "all", "even"})
-_INTENSIFIABLE = frozenset({"never", "can't", "cant", "cannot", "couldn't", "couldnt"})
-_INTENSIFIERS = frozenset({"so", "this", "more"})
+# Cues that emphasise rather than negate before a comparative or after "so"/"this"/"more" ("never been happier",
+# "never seen one this good", "couldn't be more pleased"): those words stay outside the scope.
+INTENSIFIABLE = frozenset({"never", "can't", "cant", "cannot", "couldn't", "couldnt"})
+INTENSIFIERS = frozenset({"so", "this", "more"})
 COMPARATIVES = frozenset(
     (
         "better", "worse", "worser", "happier", "unhappier", "angrier", "bitterer", "bolder", "braver",
@@ -262,12 +273,12 @@ class NegationAnnotator:
             if k in elliptic:
                 continue
             w = words[k]
-            intensifiable = w in _INTENSIFIABLE or (w == "not" and k > 0 and words[k - 1] in ("can", "could"))
+            intensifiable = w in INTENSIFIABLE or (w == "not" and k > 0 and words[k - 1] in ("can", "could"))
             negated = []
             for j in scopes[k]:
                 if j in all_cues or tokens[j].kind != WORD:
                     continue
-                if intensifiable and (words[j] in COMPARATIVES or words[j - 1] in _INTENSIFIERS):
+                if intensifiable and (words[j] in COMPARATIVES or words[j - 1] in INTENSIFIERS):
                     continue
                 depth[j] += 1
                 cue_of[j] = k

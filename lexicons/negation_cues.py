@@ -7,8 +7,8 @@ apostrophe-less forms (``dont``, ``cant``, ``isnt`` ...), ``cannot``, ``no``, ``
 "far"/"anything"). Not cues: ``despite`` (concessive; VADER counts it), ``nope``.
 
 Idioms that do not negate (the cue is inactive): ``not only/just/merely``, ``not to mention``,
-``no doubt``, ``no question``, ``no denying``, ``without (a|any) doubt``, ``without question``, ``no matter``,
-``no wonder``, ``nothing but``,
+``no doubt``, ``no question`` (not ``no question of``), ``no denying``, ``without (a|any) doubt``,
+``without question``, ``no matter``, ``no wonder``, ``nothing but``,
 ``never mind``, ``or not``, ``if not``, and after ``can't/cannot/couldn't`` (or ``can/could not``):
 ``wait``, "enough" later in the clause (``can't recommend it enough``; not after a sentiment word:
 ``can't get bright enough`` negates) and "more" ending the clause within 4 words (``couldn't agree
@@ -88,7 +88,8 @@ def active_cues(words: list[str], tokens: list[Token], senti: Container[str]) ->
             continue
         nxt2 = words[k + 2] if k + 2 < n else ""
         prev = words[k - 1] if k else ""
-        if nxt in _NEXT_IDIOM.get(w, ()) or (w == "not" and nxt == "to" and nxt2 == "mention"):
+        no_question_of = w == "no" and nxt == "question" and nxt2 == "of"  # "no question of a refund" negates
+        if (nxt in _NEXT_IDIOM.get(w, ()) and not no_question_of) or (w == "not" and nxt == "to" and nxt2 == "mention"):
             if nxt in _NEUTRALIZED:
                 neutral.add(k + 1)
             continue

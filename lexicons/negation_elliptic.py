@@ -3,7 +3,9 @@
 An auxiliary's negation (``wasn't``, ``is not``, ``didn't``, ``can't``) with only
 fillers ("at all", "really", "anymore", "now" ...) after it in its clause, at most 4 words before
 it in its clause, none a relative pronoun nor after "that" (``but it wasn't``, ``, this one is
-not``, ``; these aren't``), and a sentiment word before that clause in the same sentence: the scope
+not``, ``; these aren't``), and a sentiment word before that clause in the same sentence (or, for a sentence of
+its own such as ``It wasn't.``, in the sentence before it if that one makes a claim: "promised", "said",
+"expected" ...): the scope
 is that last sentiment word and sentiment words coordinated with it (``I expected the update to be
 awful, but it wasn't``: "awful"; ``The old model was reliable and nice, this one is not``: "nice"),
 unless already negated (``She didn't like it and I didn't either``: "like" stays negated once).
@@ -45,6 +47,21 @@ _RELATIVE = frozenset({"which", "who", "whom", "whose", "what"})
 _ELLIPSIS_SUBJECT_WORDS = 4  # at most this many words between the clause start and the elliptic cue
 
 
+# Words that make a sentence a claim or an expectation a later "It wasn't." can deny.
+_CLAIMS = frozenset(
+    {"promised", "promise", "promises", "said", "say", "says", "claimed", "claim", "claims", "told", "expected",
+     "hoped", "supposed", "meant", "advertised", "thought", "assured", "swore", "insisted", "described", "billed"}
+)  # fmt: skip
+
+
+def _claim_before(tokens: list[Token], words: list[str], start: int) -> bool:
+    """Whether the sentence before token ``start`` (which opens a sentence) makes a claim (``_CLAIMS``)."""
+    i = start - 1
+    while i > 0 and not tokens[i - 1].sent_end:
+        i -= 1
+    return any(words[m].strip(".,;:!?") in _CLAIMS for m in range(i, start))
+
+
 def elliptic_antecedent(
     tokens: list[Token], words: list[str], k: int, senti: Container[str], cue_set: set[int]
 ) -> list[int]:
@@ -67,15 +84,20 @@ def elliptic_antecedent(
         if tokens[j].kind == WORD and words[j] not in _ELLIPSIS_TAIL:
             return []
     start = clause_start(tokens, words, k)
-    if start == 0 or tokens[start - 1].sent_end:
-        return []  # the elliptic clause opens its sentence: nothing to refer back to
+    if start == 0:
+        return []  # nothing before it to refer back to
+    # A sentence of its own refers back to a claim in the sentence before it ("Everyone promised it was great. It
+    # wasn't."), not to a plain statement ("The room was great. It wasn't." says nothing clear).
+    own_sentence = tokens[start - 1].sent_end
+    if own_sentence and not ((tokens[j].sent_end or j == n - 1) and _claim_before(tokens, words, start)):
+        return []
     subject = [words[i] for i in range(start, k) if tokens[i].kind == WORD]
     which_it = _which_it_was_not(subject, words[k])
     if not which_it and (
         len(subject) > _ELLIPSIS_SUBJECT_WORDS or not _RELATIVE.isdisjoint(subject) or words[start - 1] == "that"
     ):
         return []  # "privileges that you don't", "an offer which I didn't": a noun phrase, not a polar predicate
-    first = start
+    first = start - 1 if own_sentence else start
     while first > 0 and not tokens[first - 1].sent_end:
         first -= 1
 

@@ -154,7 +154,7 @@ class NrcAnnotator:
             emotions = tuple(
                 self.lookup(t.lower) if t.kind == WORD and i not in skip else () for i, t in enumerate(doc.tokens)
             )
-            n_words = sum(1 for t in doc.tokens if t.kind == WORD)
+            n_words = sum(1 for i, t in enumerate(doc.tokens) if t.kind == WORD and not (i in skip and i - 1 in skip))
             counts = dict.fromkeys(NRC_CATEGORIES, 0)
             for cats in emotions:
                 for c in cats:

@@ -46,7 +46,8 @@ _FIRST_PERSON_VERBS = frozenset(
     {
         "think", "thought", "believe", "believed", "found", "find", "feel", "felt", "reckon", "consider",
         "considered", "say", "loved", "love", "liked", "like", "hated", "hate", "enjoyed", "enjoy",
-        "disliked", "dislike", "adored", "adore", "guess", "suppose", "would",
+        "disliked", "dislike", "adored", "adore", "guess", "suppose", "would", "despise", "despised", "detest",
+        "detested", "loathe", "loathed", "admire", "admired", "appreciate", "appreciated", "prefer", "preferred",
     }
 )  # fmt: skip
 _FIRST_PERSON_FILLERS = frozenset({"personally", "honestly", "really", "actually", "myself", "just", "still", "do"})
@@ -86,4 +87,21 @@ def reported_clauses(tokens: list[Token]) -> set[int]:
         while not tokens[end].clause_end and end + 1 < n and words[end + 1] not in CONTRAST and end + 1 not in own:
             end += 1
         out.update(range(s, end + 1))
+    out.update(_according_to(words, tokens, own))
     return out if any(o not in out for o in own) else set()
+
+
+def _according_to(words: list[str], tokens: list[Token], own: list[int]) -> set[int]:
+    """ "According to my sister, the film is great; ...": the source's phrase and the clause it introduces."""
+    n = len(tokens)
+    out: set[int] = set()
+    for a in range(n - 1):
+        if words[a] != "according" or words[a + 1] != "to":
+            continue
+        source_end = next((j for j in range(a, n) if tokens[j].clause_end), n - 1)
+        end = source_end + 1
+        while end < n - 1 and not tokens[end].clause_end and end + 1 not in own and words[end + 1] not in CONTRAST:
+            end += 1
+        if not any(a <= o <= end for o in own):
+            out.update(range(a, min(end, n - 1) + 1))
+    return out

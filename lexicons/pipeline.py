@@ -15,10 +15,11 @@ from .base import WORD, Doc, LexiconConfigError, LexiconInputError
 from .emoji import EmojiAnnotator
 from .features import build_features
 from .identity_terms import identity_spans
-from .negation import NegationAnnotator
+from .negation import NegationAnnotator, is_cue
 from .nrc import NRC_CATEGORIES, NrcAnnotator, nrc_data_path
+from .rephrase import affirmed_text, answered_question, plain_text
 from .tokenize import tokenize
-from .vader import VaderAnnotator, load_valence_lexicon
+from .vader import VaderAnnotator, load_valence_lexicon, one_per_identity_span
 
 if TYPE_CHECKING:
     import numpy as np
@@ -109,6 +110,9 @@ class LexiconAnalysis:
     emoji: dict[str, float]  # count, valence (mean table valence over emoji tokens; 0.0 if none)
     negation: dict[str, float]  # cues, negated_tokens, parsed (1.0 if the parser ran for this text)
     features: np.ndarray  # float32, FEATURE_NAMES order
+    focus: str | None = None  # the clause that decides (VaderEvidence.focus_index) or the claim a "yes" answers
+    affirmed: str | None = None  # what the text denies: its negation cues affirmative, or the claim a "no" answers
+    plain: str | None = None  # the text with its non-negating idioms in plain words (rephrase.py); None: no idiom
 
 
 _DEFAULT_CONFIG = LexiconConfig()
@@ -132,6 +136,18 @@ def _after_contrast(doc: Doc, valences: Sequence[float], neg: Any) -> float:
         return 0.0
     where = [c if c is not None and c in neg.elliptic else i for i, c in enumerate(neg.cue)]
     return float(sum(v for v, at in zip(valences, where, strict=True) if at >= index))
+
+
+def _focus(doc: Doc) -> str | None:
+    """The clause that decides the text's opinion, from its turn to the end (None: the whole text decides, or the
+    clause ends in a bare negation, "..., but they were not", which means nothing without what it refers to)."""
+    index = doc.vader.focus_index if doc.vader is not None else None
+    if index is None or index == 0:
+        return None
+    words = [t for t in doc.tokens[index:] if t.kind == WORD]
+    if not words or is_cue(words[-1].lower.rstrip(".!?,;:")):
+        return None
+    return doc.text[doc.tokens[index].start :]
 
 
 class LexiconPipeline:
@@ -229,7 +245,9 @@ class LexiconPipeline:
         nrc_rates = dict(doc.nrc.rates) if doc.nrc is not None else dict.fromkeys(NRC_CATEGORIES, 0.0)
         e_count = doc.emoji.count if doc.emoji is not None else 0
         e_val = doc.emoji.valence_mean if doc.emoji is not None else 0.0
-        n_words = doc.nrc.n_words if doc.nrc is not None else sum(1 for t in tokens if t.kind == WORD)
+        words = [1.0 if t.kind == WORD else 0.0 for t in tokens]
+        n_words = doc.nrc.n_words if doc.nrc is not None else int(sum(one_per_identity_span(words, doc.identity)))
+        claim, denied = answered_question(doc.text, tokens) or (None, False)
         return LexiconAnalysis(
             tokens=out,
             vader=vader_scores,
@@ -254,4 +272,7 @@ class LexiconPipeline:
                 negated_polar_share=negated_sentiment / polar if polar else 0.0,
                 post_contrast_valence=_after_contrast(doc, vals, neg),
             ),
+            focus=claim if claim is not None and not denied else _focus(doc),
+            affirmed=claim if denied else affirmed_text(doc.text, tokens, neg.cues) if neg.cues else None,
+            plain=plain_text(doc.text, tokens, neg.cues),
         )

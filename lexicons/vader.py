@@ -52,7 +52,7 @@ from importlib import util
 
 from vaderSentiment.vaderSentiment import BOOSTER_DICT, C_INCR, N_SCALAR, SPECIAL_CASES, normalize, scalar_inc_dec
 
-from .base import EMOJI, Doc, LexiconDataError
+from .base import EMOJI, WORD, Doc, LexiconDataError, Token
 from .contrast import turn_index
 from .opinion import REPORTED_WEIGHT, reported_clauses
 
@@ -73,6 +73,7 @@ class VaderEvidence:
     punct_emphasis: float
     scores: dict[str, float]  # neg, neu, pos, compound (unrounded)
     contrast_index: int | None = None  # where the text turns (contrast.turn_index: a "but" ...; None: no turn)
+    focus_index: int | None = None  # where the clause that decides starts: the turn, else the writer's own view
 
 
 @lru_cache(maxsize=1)
@@ -211,8 +212,8 @@ class VaderAnnotator:
         if reported:
             sentiments = [s * REPORTED_WEIGHT if i in reported else s for i, s in enumerate(sentiments)]
         punct = punctuation_emphasis(doc.text)
-        total, scores = _scores(sentiments, punct)
-        return VaderEvidence(tuple(sentiments), total, punct, scores, bi)
+        total, scores = _scores(one_per_identity_span(sentiments, doc.identity), punct)
+        return VaderEvidence(tuple(sentiments), total, punct, scores, bi, _focus_index(bi, reported, tokens))
 
     def _word_valence(self, i: int, words: list[str], lowers: list[str], is_cap_diff: bool) -> float:
         """``sentiment_valence`` for token i, without VADER's negation look-back."""
@@ -256,3 +257,18 @@ class VaderAnnotator:
         elif i > 0 and lowers[i - 1] not in lex and lowers[i - 1] == "least":
             valence = valence * N_SCALAR
         return valence
+
+
+def _focus_index(turn: int | None, reported: set[int], tokens: list[Token]) -> int | None:
+    """The token where the clause that decides the text's opinion starts: the turn (``contrast.turn_index``),
+    else the first word after the last clause that reports others' views (the writer's own view), else None."""
+    if turn is not None:
+        return turn
+    start = max(reported) + 1 if reported else len(tokens)
+    return next((i for i in range(start, len(tokens)) if tokens[i].kind == WORD), None)
+
+
+def one_per_identity_span(values: Sequence[float], identity: frozenset[int]) -> list[float]:
+    """``values`` with each protected-attribute span down to its first token: "visually impaired" counts as one
+    word as "deaf" does, so the proportions and the word count do not move when one attribute replaces another."""
+    return [v for i, v in enumerate(values) if not (i in identity and i - 1 in identity)]

@@ -111,6 +111,10 @@ def test_calibration_round_trip(tmp_path: Path) -> None:
     )
     np.testing.assert_allclose(loaded.emotion_proba(emo_logits), cal.emotion_proba(emo_logits), atol=1e-5)
     assert Calibration.load_optional(tmp_path / "nowhere") is None
+    assert not loaded.plain_input  # absent from the file: the texts as written (calibrations before version 6)
+    cal.plain_input = True
+    cal.save(tmp_path)
+    assert Calibration.load(tmp_path / "calibration.json").plain_input
 
 
 def test_choose_stacker_prefers_the_strongest_penalty_when_the_lexicon_is_noise() -> None:

@@ -74,6 +74,15 @@ def test_the_lexicons_give_protected_attribute_words_no_valence_nor_emotion() ->
     assert neutral.analyze(rage).vader["compound"] == as_written.analyze(rage).vader["compound"] < -0.05
 
 
+def test_a_multi_word_attribute_counts_as_one_word_in_the_lexicon_features() -> None:
+    import numpy as np
+    from affectlens.lexicons import LexiconConfig, LexiconPipeline
+
+    texts = [f"The {a} nurse who served us was rude and careless." for a in ("visually impaired", "deaf", "elderly")]
+    features = np.stack([a.features for a in LexiconPipeline(LexiconConfig()).analyze_batch(texts)])
+    assert (features == features[0]).all()  # proportions, NRC rates and log_length alike
+
+
 def test_one_switch_sets_both_the_network_and_the_lexicons() -> None:
     from affectlens.api import engine_config
     from affectlens.config import EngineOptions

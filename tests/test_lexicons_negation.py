@@ -368,6 +368,17 @@ def test_elliptic_negation_is_weighted_as_the_second_clause(parsed: LexiconPipel
     assert b.vader["compound"] > 0.05
 
 
+@pytest.mark.parametrize("mode", ["parsed", "window"])
+def test_an_elliptic_sentence_of_its_own_refers_back_to_the_sentence_before(
+    mode: str, request: pytest.FixtureRequest
+) -> None:
+    pipe: LexiconPipeline = request.getfixturevalue(mode)
+    assert _scope(pipe, "The brochure promised a relaxing stay. It wasn't.") == [("relaxing", "wasn't")]
+    assert pipe.analyze("Everyone promised the hike was fun. It was not.").vader["compound"] < -0.05
+    # a sentence with more than fillers after its cue is an ordinary negation of its own
+    assert "great" not in {w for w, _ in _scope(pipe, "The food was great. I did not go back on Monday.")}
+
+
 def test_which_it_was_not_refers_back_to_the_polar_predicate(parsed: LexiconPipeline) -> None:
     assert _scope(parsed, "The flyer called the room comfortable, which it was not.") == [("comfortable", "not")]
     assert ("pleasant", "wasn't") in _scope(parsed, "They promised a pleasant launch, which it wasn't.")

@@ -20,6 +20,8 @@ def pipe() -> LexiconPipeline:
         ("My friends raved about the film, but I found it dull.", -1),
         ("People said it was terrible. Personally, I loved it.", +1),
         ("In my opinion the hotel was lovely, though reviewers called it shabby.", +1),
+        ("According to my uncle, the film is superb; I myself loathe it.", -1),  # the source's clause is reported
+        ("According to the reviews the app is awful, yet I appreciate it.", +1),
     ],
 )
 def test_the_writers_own_view_outweighs_the_views_they_report(pipe: LexiconPipeline, text: str, sign: int) -> None:
@@ -33,6 +35,7 @@ def test_the_writers_own_view_outweighs_the_views_they_report(pipe: LexiconPipel
         "Everyone says the food is great.",  # the only view given: nothing to weigh against
         "They said it would be awful and it was.",
         "I think it is great and everyone agrees.",  # no reporting verb after "everyone"
+        "According to the forecast, tomorrow will be lovely.",  # no view of the writer's own
     ],
 )
 def test_without_a_first_person_view_and_a_reported_one_nothing_changes(text: str) -> None:

@@ -50,6 +50,22 @@ def test_irony_head_is_trained_saved_and_exported(irony_run: Path, tmp_path: Pat
 
 
 @pytest.mark.slow
+def test_a_base_with_our_heads_keeps_every_trained_row(irony_run: Path, tmp_path: Path) -> None:
+    """Retraining from a model with the irony head (32 outputs) starts from its heads, not from fresh ones."""
+    import torch
+    from affectlens.export.network import network_for
+    from affectlens.export.train import TrainConfig
+
+    trained = network_for(str(irony_run / "best"), TrainConfig(data_dir="-", output_dir="-", irony=True))
+    from safetensors.torch import load_file
+
+    stored = load_file(str(irony_run / "best" / "model.safetensors"))["classifier.weight"]
+    assert torch.equal(trained.classifier.weight.data, stored)
+    without = network_for(str(irony_run / "best"), TrainConfig(data_dir="-", output_dir="-", irony=False))
+    assert without.config.num_labels == NUM_OUTPUTS_WITH_IRONY - 1
+    assert torch.equal(without.classifier.weight.data, stored[:-1])
+
+
 def test_models_without_the_irony_head_have_no_irony_field(tiny_model_dir: Path) -> None:
     from affectlens.engine import Engine, EngineConfig
 
