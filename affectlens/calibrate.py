@@ -118,6 +118,10 @@ def fit_calibration(
     sent_analyses = lexicon.analyze_batch(sent_texts)
     sent_all, sent_views = view_logits(neural, sent_texts, sent_analyses, needed_views(names))
     sent_logits = sent_all[:, :NUM_SENTIMENT]
+    raw_logits = sent_logits.copy()  # neural-only mode reads the text as written, not its plain form (views.py)
+    rewritten = [i for i, a in enumerate(sent_analyses) if a.plain]
+    if rewritten:
+        raw_logits[rewritten] = neural.logits([sent_texts[i] for i in rewritten])[:, :NUM_SENTIMENT]
     features = stacker_features(sent_all, sent_analyses, names, sent_views)
     y = np.array([r.sentiment for r in sent_rows], dtype=int)
     emo_logits = neural.logits([r.text for r in emo_rows])[:, EMOTION_SLICE] if emo_rows else None
@@ -188,7 +192,7 @@ def fit_calibration(
     return Calibration(
         feature_version=FEATURE_VERSION,
         feature_names=names,
-        neural_temperature=fit_temperature(sent_logits, y),
+        neural_temperature=fit_temperature(raw_logits, y),
         stacker=stacker,
         emotions=emotions,
         info=info,

@@ -145,8 +145,8 @@ def _focus(doc: Doc) -> str | None:
     if index is None or index == 0:
         return None
     words = [t for t in doc.tokens[index:] if t.kind == WORD]
-    if not words or is_cue(words[-1].lower.rstrip(".!?,;:")):
-        return None
+    if len(words) < 2 or is_cue(words[-1].lower.rstrip(".!?,;:")):
+        return None  # "I love it but": the turn word alone
     return doc.text[doc.tokens[index].start :]
 
 

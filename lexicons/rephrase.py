@@ -24,7 +24,7 @@ import re
 from collections.abc import Sequence
 
 from .base import Token
-from .negation import COMPARATIVES, INTENSIFIABLE, INTENSIFIERS
+from .negation import COMPARATIVES, INTENSIFIABLE, INTENSIFIERS, is_cue
 
 __all__ = ["affirmed_text", "answered_question", "plain_text"]
 
@@ -111,13 +111,19 @@ def _apply(text: str, edits: list[tuple[int, int, str]]) -> str | None:
         return None
     out, at = [], 0
     for start, end, replacement in sorted(edits):
+        if not replacement:  # a removed word takes one space with it: the one after it, else the one before
+            if end < len(text) and text[end] == " " and (start == 0 or text[start - 1] == " "):
+                end += 1
+            elif start > at and text[start - 1] == " ":
+                start -= 1
         out.append(text[at:start])
         out.append(replacement)
         at = end
     out.append(text[at:])
-    result = re.sub(r"[ \t]{2,}", " ", "".join(out)).strip()
-    result = re.sub(r" ([,;:.!?])", r"\1", result)
-    return result[:1].upper() + result[1:] if result and text[:1].isupper() else result or None
+    result = "".join(out).strip()
+    if not any(ch.isalpha() for ch in result):
+        return None  # "Hardly." affirmed is "."
+    return result[:1].upper() + result[1:] if text[:1].isupper() else result
 
 
 # Non-negating idioms in plain words: (the idiom's words, the plain form); the longer match first.
@@ -158,6 +164,10 @@ _AUXILIARIES = frozenset(
 )  # fmt: skip
 _NO_ANSWERS = frozenset({"no", "nope", "nah", "not", "never"})
 _ANSWER_LEADS = frozenset({"definitely", "certainly", "absolutely", "probably", "honestly", "sadly", "of", "course"})
+_YES_ANSWERS = frozenset(
+    {"yes", "yeah", "yep", "yup", "sure", "very", "always", "totally", "indeed", "completely", "extremely", "really"}
+)  # fmt: skip
+_QUESTION_MARK = re.compile(r"\?(?=\s|$)")  # a question's end, not the "?" of a link
 _MAX_ANSWER_WORDS = 6
 
 
@@ -166,9 +176,11 @@ def answered_question(text: str, tokens: Sequence[Token]) -> tuple[str, bool] | 
 
     "Was the hotel clean? Not really." gives ``("The hotel clean.", True)``: the auxiliary that opens the question
     goes, its words stay in order (a network reads "the hotel clean" as a claim). The answer is "no" when its first
-    word, after a lead such as "definitely", is no/nope/nah/not/never; anything else answers yes ("Very.",
-    "Definitely.", "In a heartbeat.")."""
-    mark = text.rfind("?")
+    word, after a lead such as "definitely", is no/nope/nah/not/never or the answer holds a negation ("I don't think
+    so", "Hardly"); it is "yes" when that word is yes/very/always ... or the answer is only leads ("Definitely.");
+    any other answer ("In a heartbeat.", "Meh.") gives no claim."""
+    marks = [m.start() for m in _QUESTION_MARK.finditer(text)]
+    mark = marks[-1] if marks else -1
     answer = [t for t in tokens if t.start > mark]
     if mark < 0 or not answer or len(answer) > _MAX_ANSWER_WORDS:
         return None
@@ -178,6 +190,9 @@ def answered_question(text: str, tokens: Sequence[Token]) -> tuple[str, bool] | 
     words = [t.lower.strip('.,;:!?"()') for t in answer]
     if len(question) < 3 or question[0].lower not in _AUXILIARIES:
         return None
-    first = next((w for w in words if w not in _ANSWER_LEADS), words[-1])
+    first = next((w for w in words if w not in _ANSWER_LEADS), None)
+    denied = first in _NO_ANSWERS or any(is_cue(w) for w in words) or "far" in words
+    if not denied and first is not None and first not in _YES_ANSWERS:
+        return None
     statement = text[question[1].start : mark].strip()
-    return statement[:1].upper() + statement[1:] + ".", first in _NO_ANSWERS
+    return statement[:1].upper() + statement[1:] + ".", denied

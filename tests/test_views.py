@@ -49,9 +49,30 @@ def test_an_answered_question_gives_its_claim_to_the_view_the_answer_says(lexico
     assert view_text(view, text, analysis) == claim and view_text(other, text, analysis) is None
 
 
+def test_a_negated_answer_denies_the_claim(lexicon: LexiconPipeline) -> None:
+    for text in ("Was it worth it? I don't think so.", "Was it worth it? Hardly."):
+        analysis = lexicon.analyze_batch([text])[0]
+        assert analysis.affirmed == "It worth it." and analysis.focus is None
+
+
+@pytest.mark.parametrize(
+    ("text", "affirmed"),
+    [("Hardly.", None), ("Not!", None), ("I am not happy :)", "I am happy :)"), ("I love it but", None)],
+)
+def test_views_keep_the_text_around_an_edit_and_have_words(lexicon: LexiconPipeline, text, affirmed) -> None:
+    analysis = lexicon.analyze_batch([text])[0]
+    assert analysis.affirmed == affirmed and analysis.focus is None
+
+
 @pytest.mark.parametrize(
     "text",
-    ["Is it any good?", "Why is it so loud? Because of the fans.", "Is it good? I will tell you after the trip."],
+    [
+        "Is it any good?",
+        "Why is it so loud? Because of the fans.",
+        "Is it good? I will tell you after the trip.",
+        "Was it worth it? Meh.",  # neither yes nor no
+        "Is this one http://x.com/?q ok",  # the "?" of a link ends no question
+    ],
 )
 def test_a_question_without_a_short_answer_has_no_claim(lexicon: LexiconPipeline, text: str) -> None:
     analysis = lexicon.analyze_batch([text])[0]
