@@ -116,7 +116,7 @@ def fit_calibration(
     names = stacker_feature_names(neural.has_irony, evidence)
     sent_texts = [r.text for r in sent_rows]
     sent_analyses = lexicon.analyze_batch(sent_texts)
-    sent_all, sent_views = view_logits(neural, sent_texts, sent_analyses, needed_views(names))
+    sent_all, sent_views = view_logits(neural, sent_texts, sent_analyses, needed_views(names), plain=True)
     sent_logits = sent_all[:, :NUM_SENTIMENT]
     raw_logits = sent_logits.copy()  # neural-only mode reads the text as written, not its plain form (views.py)
     rewritten = [i for i, a in enumerate(sent_analyses) if a.plain]
@@ -129,7 +129,7 @@ def fit_calibration(
     if polarity_rows:
         pol_texts = [r.text for r in polarity_rows]
         pol_analyses = lexicon.analyze_batch(pol_texts)
-        pol_all, pol_views = view_logits(neural, pol_texts, pol_analyses, needed_views(names))
+        pol_all, pol_views = view_logits(neural, pol_texts, pol_analyses, needed_views(names), plain=True)
         polarity = (
             pol_all[:, :NUM_SENTIMENT],
             stacker_features(pol_all, pol_analyses, names, pol_views),
@@ -197,7 +197,7 @@ def fit_calibration(
         emotions=emotions,
         info=info,
         irony_temperature=irony_temperature,
-        plain_input=True,  # view_logits: the texts in their plain form
+        plain_input=True,  # view_logits(plain=True): the texts in their plain form
     )
 
 

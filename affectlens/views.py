@@ -34,13 +34,11 @@ from affectlens.labels import NUM_SENTIMENT
 VIEWS: tuple[str, ...] = ("focus", "affirmed")
 
 
-def view_text(view: str, text: str, analysis: Any) -> str | None:
-    """The view's text for one input (None: the input has none)."""
-    if view == "focus":
-        return analysis.focus or None
-    if view == "affirmed":
-        return analysis.affirmed or None
-    raise ValueError(f"unknown view {view!r}: use one of {', '.join(VIEWS)}")
+def view_text(view: str, analysis: Any) -> str | None:
+    """The view's text for one input, from its lexicon analysis (the field of the view's name); None: it has none."""
+    if view not in VIEWS:
+        raise ValueError(f"unknown view {view!r}: use one of {', '.join(VIEWS)}")
+    return getattr(analysis, view) or None
 
 
 def needed_views(feature_names: Sequence[str]) -> tuple[str, ...]:
@@ -58,8 +56,8 @@ def with_views(
     rows: dict[str, list[int]] = {}
     for view in views:
         rows[view] = []
-        for i, (text, analysis) in enumerate(zip(texts, analyses, strict=True)):
-            derived = view_text(view, text, analysis)
+        for i, analysis in enumerate(analyses):
+            derived = view_text(view, analysis)
             if derived is not None:
                 rows[view].append(i)
                 batch.append(derived)
@@ -82,8 +80,9 @@ def split_views(
 
 
 def view_logits(
-    neural: Any, texts: Sequence[str], analyses: Sequence[Any], views: Sequence[str] = VIEWS, plain: bool = True
+    neural: Any, texts: Sequence[str], analyses: Sequence[Any], views: Sequence[str], plain: bool
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-    """``(logits, view logits)`` of ``texts`` from one ``neural.logits`` pass (calibration and evaluation)."""
+    """``(logits, view logits)`` of ``texts`` from one ``neural.logits`` pass, as ``with_views`` builds it
+    (calibration)."""
     batch, rows = with_views(texts, analyses, views, plain)
     return split_views(neural.logits(batch), len(texts), rows)

@@ -30,6 +30,8 @@ __all__ = [
     "LexiconInputError",
     "Token",
     "TokenAnnotator",
+    "one_per_identity_span",
+    "word_count",
 ]
 
 # Token kinds.
@@ -109,3 +111,15 @@ class TokenAnnotator(Protocol[E]):
     def name(self) -> str: ...
 
     def annotate(self, docs: Sequence[Doc]) -> list[E]: ...
+
+
+def one_per_identity_span(values: Sequence[float], identity: frozenset[int]) -> list[float]:
+    """``values`` (one per token) with each protected-attribute span down to its first token: "visually impaired"
+    counts as one word as "deaf" does, so proportions and word counts do not move when one attribute replaces
+    another."""
+    return [v for i, v in enumerate(values) if not (i in identity and i - 1 in identity)]
+
+
+def word_count(doc: Doc) -> int:
+    """The number of word tokens, a protected-attribute span counting as one (``one_per_identity_span``)."""
+    return int(sum(one_per_identity_span([float(t.kind == WORD) for t in doc.tokens], doc.identity)))

@@ -26,7 +26,7 @@ from functools import lru_cache
 from importlib import util
 from pathlib import Path
 
-from .base import WORD, Doc, LexiconDataError
+from .base import WORD, Doc, LexiconDataError, word_count
 
 __all__ = ["NRC_CATEGORIES", "NrcAnnotator", "NrcEvidence", "candidate_lemmas", "load_nrc_lexicon"]
 
@@ -154,7 +154,7 @@ class NrcAnnotator:
             emotions = tuple(
                 self.lookup(t.lower) if t.kind == WORD and i not in skip else () for i, t in enumerate(doc.tokens)
             )
-            n_words = sum(1 for i, t in enumerate(doc.tokens) if t.kind == WORD and not (i in skip and i - 1 in skip))
+            n_words = word_count(doc)
             counts = dict.fromkeys(NRC_CATEGORIES, 0)
             for cats in emotions:
                 for c in cats:

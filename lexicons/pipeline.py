@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any
 
-from .base import WORD, Doc, LexiconConfigError, LexiconInputError
+from .base import WORD, Doc, LexiconConfigError, LexiconInputError, word_count
 from .emoji import EmojiAnnotator
 from .features import build_features
 from .identity_terms import identity_spans
@@ -19,7 +19,7 @@ from .negation import NegationAnnotator, is_cue
 from .nrc import NRC_CATEGORIES, NrcAnnotator, nrc_data_path
 from .rephrase import affirmed_text, answered_question, plain_text
 from .tokenize import tokenize
-from .vader import VaderAnnotator, load_valence_lexicon, one_per_identity_span
+from .vader import VaderAnnotator, load_valence_lexicon
 
 if TYPE_CHECKING:
     import numpy as np
@@ -245,8 +245,7 @@ class LexiconPipeline:
         nrc_rates = dict(doc.nrc.rates) if doc.nrc is not None else dict.fromkeys(NRC_CATEGORIES, 0.0)
         e_count = doc.emoji.count if doc.emoji is not None else 0
         e_val = doc.emoji.valence_mean if doc.emoji is not None else 0.0
-        words = [1.0 if t.kind == WORD else 0.0 for t in tokens]
-        n_words = doc.nrc.n_words if doc.nrc is not None else int(sum(one_per_identity_span(words, doc.identity)))
+        n_words = doc.nrc.n_words if doc.nrc is not None else word_count(doc)
         claim, denied = answered_question(doc.text, tokens) or (None, False)
         return LexiconAnalysis(
             tokens=out,

@@ -52,7 +52,7 @@ from importlib import util
 
 from vaderSentiment.vaderSentiment import BOOSTER_DICT, C_INCR, N_SCALAR, SPECIAL_CASES, normalize, scalar_inc_dec
 
-from .base import EMOJI, WORD, Doc, LexiconDataError, Token
+from .base import EMOJI, WORD, Doc, LexiconDataError, Token, one_per_identity_span
 from .contrast import turn_index
 from .opinion import REPORTED_WEIGHT, reported_clauses
 
@@ -266,9 +266,3 @@ def _focus_index(turn: int | None, reported: set[int], tokens: list[Token]) -> i
         return turn
     start = max(reported) + 1 if reported else len(tokens)
     return next((i for i in range(start, len(tokens)) if tokens[i].kind == WORD), None)
-
-
-def one_per_identity_span(values: Sequence[float], identity: frozenset[int]) -> list[float]:
-    """``values`` with each protected-attribute span down to its first token: "visually impaired" counts as one
-    word as "deaf" does, so the proportions and the word count do not move when one attribute replaces another."""
-    return [v for i, v in enumerate(values) if not (i in identity and i - 1 in identity)]

@@ -31,7 +31,7 @@ def lexicon() -> LexiconPipeline:
 )
 def test_the_deciding_clause_is_the_turn_or_the_writers_own_view(lexicon: LexiconPipeline, text, clause) -> None:
     analysis = lexicon.analyze_batch([text])[0]
-    assert view_text("focus", text, analysis) == clause
+    assert view_text("focus", analysis) == clause
 
 
 @pytest.mark.parametrize(
@@ -46,7 +46,7 @@ def test_the_deciding_clause_is_the_turn_or_the_writers_own_view(lexicon: Lexico
 def test_an_answered_question_gives_its_claim_to_the_view_the_answer_says(lexicon, text, view, claim) -> None:
     analysis = lexicon.analyze_batch([text])[0]
     other = "affirmed" if view == "focus" else "focus"
-    assert view_text(view, text, analysis) == claim and view_text(other, text, analysis) is None
+    assert view_text(view, analysis) == claim and view_text(other, analysis) is None
 
 
 def test_a_negated_answer_denies_the_claim(lexicon: LexiconPipeline) -> None:
@@ -91,7 +91,7 @@ def test_a_question_without_a_short_answer_has_no_claim(lexicon: LexiconPipeline
     ],
 )
 def test_a_text_without_a_turn_has_no_focus_clause(lexicon: LexiconPipeline, text: str) -> None:
-    assert view_text("focus", text, lexicon.analyze_batch([text])[0]) is None
+    assert view_text("focus", lexicon.analyze_batch([text])[0]) is None
 
 
 def test_views_ride_in_the_same_batch_and_come_back_to_their_rows(lexicon: LexiconPipeline) -> None:
@@ -119,7 +119,7 @@ def test_views_ride_in_the_same_batch_and_come_back_to_their_rows(lexicon: Lexic
     ],
 )
 def test_the_affirmed_view_turns_each_active_cue(lexicon: LexiconPipeline, text: str, affirmed: str) -> None:
-    assert view_text("affirmed", text, lexicon.analyze_batch([text])[0]) == affirmed
+    assert view_text("affirmed", lexicon.analyze_batch([text])[0]) == affirmed
 
 
 @pytest.mark.parametrize(
@@ -158,7 +158,7 @@ def test_a_negation_is_no_idiom_for_the_plain_form(lexicon: LexiconPipeline) -> 
     ],
 )
 def test_idioms_and_plain_text_have_no_affirmed_view(lexicon: LexiconPipeline, text: str) -> None:
-    assert view_text("affirmed", text, lexicon.analyze_batch([text])[0]) is None
+    assert view_text("affirmed", lexicon.analyze_batch([text])[0]) is None
 
 
 class _CountingNetwork:
@@ -175,7 +175,7 @@ class _CountingNetwork:
 def test_view_logits_make_one_network_pass(lexicon: LexiconPipeline) -> None:
     texts = ["Nice start, but it broke.", "Fine."]
     network = _CountingNetwork()
-    own, views = view_logits(network, texts, lexicon.analyze_batch(texts), ("focus",))
+    own, views = view_logits(network, texts, lexicon.analyze_batch(texts), ("focus",), plain=True)
     assert network.batches == [[*texts, "but it broke."]]
     assert own[:, 0].tolist() == [25.0, 5.0] and views["focus"][0, 0] == 13.0 and np.isnan(views["focus"][1]).all()
 
