@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from affectlens import __version__
-from affectlens.datasets import DatasetError, LabeledText
+from affectlens.datasets import DatasetError, LabeledText, reddit_sentiment_rows
 from affectlens.ensemble import IRONY_FEATURE, Calibration, EmotionCalibrator, fit_temperature, stacker_features
 from affectlens.evidence import EVIDENCE_FEATURES, evidence_names, view_blocks
 from affectlens.labels import EMOTION_LABELS, EMOTION_SLICE, IRONY_INDEX, NUM_SENTIMENT
@@ -217,9 +217,13 @@ def run(args: argparse.Namespace) -> int:
     model_dir = Path(args.model)
     neural = NeuralModel(model_dir, NeuralConfig(provider="cpu"))
     lexicon = LexiconPipeline(LexiconConfig(use_nrc=not args.no_nrc))
-    if (args.holdout is None) == (args.data_dir is None):
+    if args.holdout is None and args.data_dir is None:
         raise DatasetError("give the hold-out rows: --holdout FILE (written by `affectlens train`) or --data-dir DIR")
     rows = read_holdout(args.holdout) if args.holdout else rebuilt_holdout(args.data_dir)
+    if args.reddit_sentiment:  # the GoEmotions rows' sentiment: Reddit text (and its emoji) as a domain
+        if args.data_dir is None:
+            raise DatasetError("--reddit-sentiment reads GoEmotions' sentiment mapping: give --data-dir DIR too")
+        rows = [*rows, *reddit_sentiment_rows(rows, args.data_dir)]
     calibration = fit_calibration(
         rows,
         neural,
@@ -242,7 +246,14 @@ def register_command(sub: Any, name: str, help_text: str) -> None:
     p.add_argument(
         "--data-dir",
         default=None,
-        help="instead of --holdout: rebuild the default recipe's hash-based hold-out from these training splits",
+        help="instead of --holdout: rebuild the default recipe's hash-based hold-out from these training splits "
+        "(with --holdout and --reddit-sentiment: where GoEmotions' sentiment mapping is read)",
+    )
+    p.add_argument(
+        "--reddit-sentiment",
+        action="store_true",
+        help="also fit on the hold-out's GoEmotions comments as Reddit sentiment rows (goemotions-sentiment, "
+        "derived from their emotions): for Reddit-like text; the shipped model does not (README, Accuracy)",
     )
     p.add_argument(
         "--class-weight-power",

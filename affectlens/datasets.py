@@ -25,7 +25,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -132,29 +132,45 @@ def read_phrasebank(data_dir: Path, split: str) -> list[LabeledText]:
     return rows
 
 
-def read_goemotions_sentiment(data_dir: Path, split: str) -> list[LabeledText]:
-    """GoEmotions comments with a 3-class sentiment derived from their emotion labels (an evaluation set).
-
-    The dataset's own ``sentiment_mapping.json`` groups the emotions into positive, negative and ambiguous.
-    A comment is positive (negative) when all its labels are positive (negative) emotions, neutral when its
-    only label is "neutral"; comments with ambiguous or mixed labels are left out. Reddit comments, some with
-    emoji: a sentiment domain that the other validation sets lack.
-    """
+def goemotions_sentiment(data_dir: Path | str) -> Callable[[Sequence[int]], int | None]:
+    """The 3-class sentiment of a GoEmotions label set, by the dataset's own ``sentiment_mapping.json`` (positive,
+    negative and ambiguous emotions): positive (negative) when every label is a positive (negative) emotion,
+    neutral when the only label is "neutral", else None (ambiguous or mixed)."""
     path = _require(Path(data_dir) / "goemotions" / "sentiment_mapping.json")
     mapping = json.loads(path.read_text(encoding="utf-8"))
     group = {EMOTION_LABELS.index(e): g for g in ("positive", "negative") for e in mapping[g]}
     neutral = EMOTION_LABELS.index("neutral")
-    rows = []
-    for row in read_goemotions(data_dir, split):
-        groups = {group.get(i, "other") for i in row.emotions or ()}
-        if row.emotions == (neutral,):
-            sentiment = SENTIMENT_LABELS.index("neutral")
-        elif groups in ({"positive"}, {"negative"}):
-            sentiment = SENTIMENT_LABELS.index(groups.pop())
-        else:
+
+    def sentiment(emotions: Sequence[int]) -> int | None:
+        groups = {group.get(i, "other") for i in emotions}
+        if tuple(emotions) == (neutral,):
+            return SENTIMENT_LABELS.index("neutral")
+        if groups in ({"positive"}, {"negative"}):
+            return SENTIMENT_LABELS.index(groups.pop())
+        return None
+
+    return sentiment
+
+
+def read_goemotions_sentiment(data_dir: Path, split: str) -> list[LabeledText]:
+    """GoEmotions comments with a 3-class sentiment derived from their emotion labels (``goemotions_sentiment``;
+    comments with ambiguous or mixed labels are left out). Reddit comments, some with emoji: a sentiment domain
+    that the other validation sets lack."""
+    return reddit_sentiment_rows(read_goemotions(data_dir, split), data_dir)
+
+
+def reddit_sentiment_rows(rows: Sequence[LabeledText], data_dir: Path | str) -> list[LabeledText]:
+    """A sentiment row (source ``goemotions-sentiment``) for each GoEmotions row of ``rows`` whose labels give one
+    (``goemotions_sentiment``); other rows are skipped."""
+    sentiment = goemotions_sentiment(data_dir)
+    out = []
+    for row in rows:
+        if row.source != "goemotions" or not row.emotions:
             continue
-        rows.append(LabeledText(row.text, sentiment=sentiment, source="goemotions-sentiment"))
-    return rows
+        label = sentiment(row.emotions)
+        if label is not None:
+            out.append(LabeledText(row.text, sentiment=label, source="goemotions-sentiment"))
+    return out
 
 
 def load_named(name: str, data_dir: Path | str, split: str) -> list[LabeledText]:

@@ -10,7 +10,7 @@ far to discount the network there.
 For each gate ``g`` (0/1, irony in [0, 1]) and each term ``t`` the column ``"g*t"`` is ``g * t``, with terms:
 
 * ``lexicon_negative``, ``lexicon_positive``: the lexicon's vote, 0/1: for the contrast gate the sign of the
-  valence after the contrastive "but", for the emoji gate the sign of the emoji's own valence, for the others
+  valence after the contrastive "but", for the emoji gates the sign of the emoji's own valence, for the others
   the VADER compound beyond its ±0.05 band (after our negation scope);
 * ``network_negative``, ``network_neutral``, ``network_positive``: the network's centred sentiment logits, so a
   negative weight on them turns the network down where the gate is open;
@@ -25,6 +25,9 @@ full_negation       every polar word is inside a negation scope (and there is on
 elliptic_negation   an elliptic negation refers back to a polar phrase ("..., but it wasn't")
 contrast            polar words follow a contrastive "but"
 emoji               an emoji with valence
+emoji_alone         an emoji with valence, and the words alone are neutral (``word_compound`` within ±0.05): the
+                    emoji is all the text says ("Leaving the gym now 😞"); next to polar words it often is not
+                    ("so precious and sweet 😭")
 focus               a clause decides the text (the turn of ``contrast.py``, else the writer's own view after
                     reported ones) and is not an elliptic negation
 affirmed            an active negation cue: the text has an affirmative counterpart (``lexicons/rephrase.py``)
@@ -49,7 +52,9 @@ import numpy as np
 from affectlens.labels import VADER_THRESHOLD
 
 VIEW_GATES: tuple[str, ...] = ("focus", "affirmed")  # one per view of affectlens.views
-GATES: tuple[str, ...] = ("full_negation", "elliptic_negation", "contrast", "emoji", *VIEW_GATES, "irony")
+GATES: tuple[str, ...] = (
+    "full_negation", "elliptic_negation", "contrast", "emoji", "emoji_alone", *VIEW_GATES, "irony"
+)  # fmt: skip
 _LABELS = ("negative", "neutral", "positive")
 NETWORK_TERMS: tuple[str, ...] = tuple(f"network_{label}" for label in _LABELS)
 TERMS: tuple[str, ...] = ("lexicon_negative", "lexicon_positive", *NETWORK_TERMS)
@@ -106,6 +111,7 @@ def gate_values(
         "contrast": lexicon["post_contrast_valence"] != 0,
         "emoji": (lexicon["emoji_count"] >= 1) & (lexicon["emoji_valence"] != 0),
     }
+    gates["emoji_alone"] = gates["emoji"] & (np.abs(lexicon["word_compound"]) < VADER_THRESHOLD)
     for view in VIEW_GATES:
         gates[view] = ~np.isnan(views[view]).any(axis=1) if view in views else np.zeros(n, dtype=bool)
     gates["focus"] &= ~gates["elliptic_negation"]  # "..., but it wasn't": the clause alone means nothing
@@ -155,7 +161,7 @@ def _vote(lexicon: Mapping[str, np.ndarray], gate: str) -> np.ndarray:
     """The lexicon's signed vote where ``gate`` is open: -1, 0 or +1 per row."""
     if gate == "contrast":
         return np.sign(np.asarray(lexicon["post_contrast_valence"], dtype=float))
-    if gate == "emoji":
+    if gate in ("emoji", "emoji_alone"):
         return np.sign(np.asarray(lexicon["emoji_valence"], dtype=float))
     compound = np.asarray(lexicon["vader_compound"], dtype=float)
     return np.where(compound >= VADER_THRESHOLD, 1.0, np.where(compound <= -VADER_THRESHOLD, -1.0, 0.0))

@@ -22,6 +22,7 @@ log_length                  log(1 + number of word tokens)
 elliptic_negations          number of elliptic negations ("..., but it wasn't")               (version 2)
 negated_polar_share         negated polar tokens / polar tokens (0 without polar tokens)      (version 2)
 post_contrast_valence       sum of the valences after the text's turn (``contrast.py``; 0 without) (version 2)
+word_compound               VADER compound of the words alone, emoji left out (-1..1)          (version 7)
 =========================== ===============================================================
 
 Version 2 appended three names and changed the negation rules behind the first twenty (their values move on
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 
 __all__ = ["COMPATIBLE_VERSIONS", "FEATURE_NAMES", "FEATURE_VERSION", "build_features"]
 
-FEATURE_VERSION = "6"
+FEATURE_VERSION = "7"
 # Calibrations fitted on these versions are accepted (their columns are read by name). Version 2 changed the
 # negation rules (scope across complement clauses, elliptic negation, "far from", ...), so the values of the
 # version-1 features moved too: a version-1 calibration must be refitted.
@@ -55,7 +56,10 @@ FEATURE_VERSION = "6"
 # Version 6 keeps the names and their meaning: a protected-attribute phrase counts as one word ("visually
 # impaired" as "deaf"), "according to X, ..." is a reported view, "no question of" negates; its calibrations also
 # record that the hybrid's network reads texts in their plain form (``affectlens.views``).
-COMPATIBLE_VERSIONS = ("4", "5", "6")
+# Version 7 appends ``word_compound`` (what the words say without the emoji: an emoji decides a text whose words are
+# neutral, not one whose words are polar) and reads "warm-hearted" as VADER's "warmhearted": older calibrations read
+# the columns they list.
+COMPATIBLE_VERSIONS = ("4", "5", "6", "7")
 
 FEATURE_NAMES: tuple[str, ...] = (
     "vader_neg",
@@ -72,6 +76,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "elliptic_negations",
     "negated_polar_share",
     "post_contrast_valence",
+    "word_compound",
 )
 
 
@@ -87,6 +92,7 @@ def build_features(
     elliptic_negations: int = 0,
     negated_polar_share: float = 0.0,
     post_contrast_valence: float = 0.0,
+    word_compound: float = 0.0,
 ) -> np.ndarray:
     """The feature vector in ``FEATURE_NAMES`` order."""
     import numpy as np
@@ -106,5 +112,6 @@ def build_features(
         float(elliptic_negations),
         negated_polar_share,
         post_contrast_valence,
+        word_compound,
     ]
     return np.asarray(values, dtype=np.float32)

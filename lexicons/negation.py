@@ -47,7 +47,7 @@ from vaderSentiment.vaderSentiment import BOOSTER_DICT
 
 from .base import WORD, Doc, Token
 from .negation_cues import CONTRAST, active_cues, fold, is_cue
-from .negation_elliptic import answer_antecedent, answer_cues, answer_words, elliptic_antecedent
+from .negation_elliptic import answer_antecedent, answer_cues, answer_words, claim_frame, elliptic_antecedent
 from .negation_parse import apply_parse, load_parser, usable_parse
 from .negation_window import insert_scope, window_scope
 
@@ -161,6 +161,7 @@ class NegationAnnotator:
             for k in cues:
                 if k not in phrasal and (ante := elliptic_antecedent(tokens, words, k, senti, cue_set)):
                     elliptic[k] = scopes[k] = ante
+                    neutral.update(claim_frame(tokens, words, ante))  # "promised" frames the denied claim
             for k in answers:
                 if ante := answer_antecedent(tokens, words, k, senti, cue_set):
                     elliptic[k] = scopes[k] = ante

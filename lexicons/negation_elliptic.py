@@ -7,10 +7,13 @@ not``, ``; these aren't``), and a sentiment word before that clause in the same 
 its own such as ``It wasn't.``, in the sentence before it if that one makes a claim: "promised", "said",
 "expected" ...): the scope
 is that last sentiment word and sentiment words coordinated with it (``I expected the update to be
-awful, but it wasn't``: "awful"; ``The old model was reliable and nice, this one is not``: "nice"),
-unless already negated (``She didn't like it and I didn't either``: "like" stays negated once).
+awful, but it wasn't``: "awful"; ``The old model was reliable and nice, this one is not``: "nice"); after a
+"do" ("..., but I didn't", "; I did not") the sentiment words of that word's clause, the verb phrase "did"
+stands for (``They said I would enjoy the tour; I did not``: "enjoy", "tour"), unless already negated
+(``She didn't like it and I didn't either``: "like" stays negated once).
 VADER weights that phrase where the cue stands, so after "but" the elliptic clause decides
-(``feared ... painful, but it was not`` is positive).
+(``feared ... painful, but it was not`` is positive). The claim words framing the denied claim ("Everyone
+promised ...", "I hoped ...") lose their own valence (``claim_frame``): the claim is not the writer's view.
 
 An answer that negates a yes/no question (``Was the museum nice? No.``, ``Nope``, ``Not really``, ``Not at all``,
 ``Definitely not``, ``Not once``) is elliptic too: its scope is the polar words of the question just before it.
@@ -23,6 +26,7 @@ the second clause).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Container
 
 from vaderSentiment.vaderSentiment import BOOSTER_DICT
@@ -30,7 +34,7 @@ from vaderSentiment.vaderSentiment import BOOSTER_DICT
 from .base import WORD, Token
 from .negation_cues import CUES, clause_start
 
-__all__ = ["answer_antecedent", "answer_cues", "elliptic_antecedent"]
+__all__ = ["answer_antecedent", "answer_cues", "claim_frame", "elliptic_antecedent"]
 
 # Elliptic negation ("..., but it wasn't"): an auxiliary's negation with at most these words after it in its clause.
 _AUX = frozenset(
@@ -52,6 +56,19 @@ _CLAIMS = frozenset(
     {"promised", "promise", "promises", "said", "say", "says", "claimed", "claim", "claims", "told", "expected",
      "hoped", "supposed", "meant", "advertised", "thought", "assured", "swore", "insisted", "described", "billed"}
 )  # fmt: skip
+
+
+_DO_SUPPORT = re.compile(r"^(do|does|did)(n't|nt)?$")  # "did not" / "didn't" stands for a verb phrase
+
+
+def claim_frame(tokens: list[Token], words: list[str], antecedent: list[int]) -> list[int]:
+    """The claim words (``_CLAIMS``) that frame a denied claim: in the antecedent's sentence, before it ("Everyone
+    promised the bistro was worthwhile. It wasn't."). They report the claim the text denies; their own valence
+    ("promised" +1.5) is not the writer's."""
+    i = antecedent[0]
+    while i > 0 and not tokens[i - 1].sent_end:
+        i -= 1
+    return [m for m in range(i, antecedent[0]) if words[m].strip(".,;:!?") in _CLAIMS]
 
 
 def _claim_before(tokens: list[Token], words: list[str], start: int) -> bool:
@@ -109,6 +126,9 @@ def elliptic_antecedent(
         last -= 1
     if last < first:
         return []
+    if _DO_SUPPORT.match(w if "n't" in w else words[k - 1]):  # "..., but I didn't": the whole verb phrase
+        verb_phrase = [i for i in range(max(first, clause_start(tokens, words, last)), last + 1) if polar(i)]
+        return verb_phrase[-4:]
     phrase = [last]
     for i in range(last - 1, first - 1, -1):
         if len(phrase) == 4:

@@ -19,7 +19,7 @@ from .negation import NegationAnnotator, is_cue
 from .nrc import NRC_CATEGORIES, NrcAnnotator, nrc_data_path
 from .rephrase import affirmed_text, answered_question, plain_text
 from .tokenize import tokenize
-from .vader import VaderAnnotator, load_valence_lexicon
+from .vader import VaderAnnotator, load_valence_lexicon, normalize
 
 if TYPE_CHECKING:
     import numpy as np
@@ -270,6 +270,7 @@ class LexiconPipeline:
                 elliptic_negations=len(neg.elliptic),
                 negated_polar_share=negated_sentiment / polar if polar else 0.0,
                 post_contrast_valence=_after_contrast(doc, vals, neg),
+                word_compound=normalize(sum(v for v, m in zip(vals, matches, strict=True) if m is None)),
             ),
             focus=claim if claim is not None and not denied else _focus(doc),
             affirmed=claim if denied else affirmed_text(doc.text, tokens, neg.cues) if neg.cues else None,

@@ -59,6 +59,7 @@ from .opinion import REPORTED_WEIGHT, reported_clauses
 __all__ = [
     "VaderAnnotator",
     "VaderEvidence",
+    "ValenceLexicon",
     "load_vader_lexicon",
     "load_valence_lexicon",
     "normalize",
@@ -92,13 +93,34 @@ def load_vader_lexicon() -> dict[str, float]:
     return lexicon
 
 
+class ValenceLexicon(dict[str, float]):
+    """Word -> valence; a hyphenated word VADER lists without the hyphen ("warm-hearted" -> "warmhearted",
+    "light-hearted", "heart-warming") has that entry's valence. Membership and lookups agree, so the negation
+    rules and the scorer see the same polar words."""
+
+    def __missing__(self, word: str) -> float:
+        joined = word.replace("-", "")
+        if joined != word and "-" in word and dict.__contains__(self, joined):
+            return dict.__getitem__(self, joined)
+        raise KeyError(word)
+
+    def __contains__(self, word: object) -> bool:
+        if dict.__contains__(self, word):
+            return True
+        return isinstance(word, str) and "-" in word and dict.__contains__(self, word.replace("-", ""))
+
+    def get(self, word: str, default: float | None = None) -> float | None:  # type: ignore[override]
+        return self[word] if word in self else default  # noqa: SIM401 (dict.get skips __missing__)
+
+
 @lru_cache(maxsize=1)
-def load_valence_lexicon() -> dict[str, float]:
-    """The lexicon the annotator scores with: VADER's entries plus ``derived.derived_valences`` ("unhelpful")."""
+def load_valence_lexicon() -> ValenceLexicon:
+    """The lexicon the annotator scores with: VADER's entries plus ``derived.derived_valences`` ("unhelpful"), with
+    hyphenated spellings of VADER's closed compounds (``ValenceLexicon``)."""
     from .derived import derived_valences
 
     stock = load_vader_lexicon()
-    return {**derived_valences(stock), **stock}
+    return ValenceLexicon({**derived_valences(stock), **stock})
 
 
 def punctuation_emphasis(text: str) -> float:

@@ -47,6 +47,15 @@ def test_calibration_file_is_readable_and_versioned(calibrated_model: Path) -> N
     assert [data["feature_names"][j] for j in evidence["columns"]] == [n for n in data["feature_names"] if "*" in n]
 
 
+def test_reddit_sentiment_rows_need_the_data_dir_with_their_mapping(
+    calibrated_model: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    holdout = calibrated_model.parent / "holdout.jsonl"
+    args = ["calibrate", "--model", str(calibrated_model), "--holdout", str(holdout), "--reddit-sentiment"]
+    assert main(args) == 2
+    assert "--data-dir" in capsys.readouterr().err
+
+
 def test_hybrid_engine_uses_the_calibration(calibrated_model: Path) -> None:
     hybrid = Engine(EngineConfig(mode="hybrid", model_dir=str(calibrated_model)))
     assert hybrid.calibration is not None

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from affectlens.datasets import DatasetError, load_named, read_table, split_holdout
+from affectlens.datasets import DatasetError, LabeledText, load_named, read_table, reddit_sentiment_rows, split_holdout
 
 
 def test_named_readers(tiny_data: Path) -> None:
@@ -40,6 +40,20 @@ def test_goemotions_sentiment_is_derived_from_the_emotion_groups(tiny_data: Path
     rows = "great\t17\ta\nmixed\t17,2\tb\nwow\t26\tc\nmeh\t27,17\td\n"  # joy; joy+anger; surprise; neutral+joy
     (tmp_path / "goemotions" / "dev.tsv").write_text(rows, encoding="utf-8")
     assert [(r.text, r.sentiment) for r in load_named("goemotions-sentiment", tmp_path, "dev")] == [("great", 2)]
+
+
+def test_reddit_sentiment_rows_come_from_the_goemotions_rows_of_a_hold_out(tiny_data: Path) -> None:
+    rows = [
+        LabeledText("so happy 😊", emotions=(17,), source="goemotions"),  # joy
+        LabeledText("whatever", emotions=(27,), source="goemotions"),  # neutral
+        LabeledText("huh", emotions=(26,), source="goemotions"),  # surprise: ambiguous, no sentiment
+        LabeledText("great", sentiment=2, source="tweeteval-sentiment"),  # not GoEmotions
+    ]
+    got = reddit_sentiment_rows(rows, tiny_data)
+    assert [(r.text, r.sentiment, r.source, r.emotions) for r in got] == [
+        ("so happy 😊", 2, "goemotions-sentiment", None),
+        ("whatever", 1, "goemotions-sentiment", None),
+    ]
 
 
 def test_missing_files_and_unknown_names_explain_themselves(tmp_path: Path) -> None:

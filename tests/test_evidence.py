@@ -34,6 +34,16 @@ def test_gates_open_on_the_phenomena_they_name_and_stay_shut_on_plain_text() -> 
     assert gates["elliptic_negation"][1] == 1 and gates["elliptic_negation"][[0, 2, 3, 4]].sum() == 0
     assert gates["contrast"][2] == 1 and gates["contrast"][4] == 0
     assert gates["emoji"].tolist() == [0, 0, 0, 1, 0]
+    assert gates["emoji_alone"].tolist() == [0, 0, 0, 1, 0]  # "Works as described": no polar word
+
+
+def test_the_emoji_alone_gate_opens_only_where_the_words_are_neutral() -> None:
+    texts = ["Leaving the gym now 😞", "That is so precious and sweet 😭", "What a great phone 👎", "Home now 🤔"]
+    _, columns = _columns(texts)
+    gates = gate_values(columns, None)
+    assert gates["emoji"].tolist() == [1, 1, 1, 0]  # 🤔 has no valence
+    assert gates["emoji_alone"].tolist() == [1, 0, 0, 0]
+    assert columns["word_compound"][1] > 0.05 > columns["vader_compound"][0]  # the words alone, emoji left out
 
 
 def test_evidence_columns_are_the_gate_times_the_lexicon_vote_or_the_centred_network_logits() -> None:

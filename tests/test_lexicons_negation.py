@@ -379,6 +379,25 @@ def test_an_elliptic_sentence_of_its_own_refers_back_to_the_sentence_before(
     assert "great" not in {w for w, _ in _scope(pipe, "The food was great. I did not go back on Monday.")}
 
 
+def test_a_did_not_ellipsis_negates_the_whole_verb_phrase(parsed: LexiconPipeline) -> None:
+    # "did not" stands for "enjoy the festival": both of its polar words ("festival" is positive in VADER).
+    scope = _scope(parsed, "They said I would enjoy the festival; I did not.")
+    assert scope == [("enjoy", "not"), ("festival", "not")]
+    assert parsed.analyze("They said I would enjoy the festival; I did not.").vader["compound"] < -0.05
+    # a copula keeps the last polar phrase only ("awful", not "expected ...")
+    assert _scope(parsed, "I expected the update to be awful, but it wasn't.") == [("awful", "wasn't")]
+
+
+def test_the_claim_words_of_a_denied_claim_carry_no_valence(parsed: LexiconPipeline) -> None:
+    a = parsed.analyze("Everyone promised the bistro was worthwhile. It wasn't.")
+    assert next(t for t in a.tokens if t.text == "promised").valence == 0.0  # VADER: +1.5
+    assert a.vader["compound"] < -0.05
+    assert parsed.analyze("I hoped the sequel would be great, but it wasn't.").vader["compound"] < -0.05
+    # not denied: "promised" keeps its valence
+    kept = parsed.analyze("They promised the bistro was worthwhile.")
+    assert next(t for t in kept.tokens if t.text == "promised").valence > 0
+
+
 def test_which_it_was_not_refers_back_to_the_polar_predicate(parsed: LexiconPipeline) -> None:
     assert _scope(parsed, "The flyer called the room comfortable, which it was not.") == [("comfortable", "not")]
     assert ("pleasant", "wasn't") in _scope(parsed, "They promised a pleasant launch, which it wasn't.")

@@ -23,6 +23,7 @@ from affectlens.lexicons import nrc as nrc_module
 from affectlens.lexicons.emoji import load_emoji_valence, normalize_emoji
 from affectlens.lexicons.nrc import NRC_CATEGORIES, candidate_lemmas
 from affectlens.lexicons.tokenize import tokenize
+from affectlens.lexicons.vader import normalize as vader_normalize
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -271,7 +272,7 @@ def test_nrc_missing_data_file(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_feature_vector(pipe: LexiconPipeline) -> None:
     assert isinstance(FEATURE_VERSION, str) and FEATURE_VERSION
-    assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES) == 23
+    assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES) == 24
     assert FEATURE_NAMES[:4] == ("vader_neg", "vader_neu", "vader_pos", "vader_compound")
     assert all(f"nrc_{c}" in FEATURE_NAMES for c in NRC_CATEGORIES)
     a = pipe.analyze("I don't think it's good 👎🏽 😡")
@@ -287,6 +288,7 @@ def test_feature_vector(pipe: LexiconPipeline) -> None:
     assert f["log_length"] == pytest.approx(np.log1p(5), abs=1e-6)
     assert f["negated_polar_share"] == pytest.approx(1 / 3)  # "good" negated; the two emoji are polar, not negated
     assert (f["elliptic_negations"], f["post_contrast_valence"]) == (0.0, 0.0)
+    assert f["word_compound"] == pytest.approx(vader_normalize(a.tokens[4].valence), abs=1e-6)  # the emoji left out
     g = dict(
         zip(FEATURE_NAMES, pipe.analyze("I expected it to be awful, but it wasn't").features.tolist(), strict=True)
     )

@@ -200,3 +200,11 @@ def test_token_valences_add_up(text: str) -> None:
     assert -1.0 <= a.vader["compound"] <= 1.0
     if a.tokens:
         assert a.vader["neg"] + a.vader["neu"] + a.vader["pos"] == pytest.approx(1.0, abs=1e-9)
+
+
+def test_a_hyphenated_spelling_of_a_closed_compound_has_its_valence(pipe: LexiconPipeline) -> None:
+    # VADER lists "warmhearted" and "heartwarming", not "warm-hearted" / "heart-warming"; stock VADER scores 0.
+    a = pipe.analyze("A warm-hearted, heart-warming film.")
+    assert [t.valence for t in a.tokens if t.valence] == pytest.approx([1.8, 2.1])
+    assert SIA.polarity_scores("A warm-hearted, heart-warming film.")["compound"] < a.vader["compound"]
+    assert pipe.analyze("A well-lit, half-empty room.").vader["compound"] == 0.0  # no such closed compounds
