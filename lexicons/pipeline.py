@@ -19,7 +19,7 @@ from .negation import NegationAnnotator, is_cue
 from .nrc import NRC_CATEGORIES, NrcAnnotator, nrc_data_path
 from .rephrase import affirmed_text, answered_question, plain_text
 from .tokenize import tokenize
-from .vader import VaderAnnotator, load_valence_lexicon, normalize
+from .vader import VaderAnnotator, load_valence_lexicon, normalize, read_closed_compounds
 
 if TYPE_CHECKING:
     import numpy as np
@@ -196,6 +196,9 @@ class LexiconPipeline:
             raise LexiconInputError(f"got {len(texts)} texts but {len(parsed)} parses: pass one (or None) per text")
         negation, vader, nrc = self._annotators()
         docs = [Doc(t, tokenize(t)) for t in texts]
+        if vader is not None:
+            for doc in docs:
+                read_closed_compounds(doc.tokens, vader.lexicon)
         if self.config.identity_neutral:
             for doc in docs:
                 doc.identity = identity_tokens(doc)

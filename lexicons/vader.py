@@ -45,7 +45,7 @@ Deliberate differences from stock VADER:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import util
@@ -59,11 +59,11 @@ from .opinion import REPORTED_WEIGHT, reported_clauses
 __all__ = [
     "VaderAnnotator",
     "VaderEvidence",
-    "ValenceLexicon",
     "load_vader_lexicon",
     "load_valence_lexicon",
     "normalize",
     "punctuation_emphasis",
+    "read_closed_compounds",
 ]
 
 
@@ -93,34 +93,24 @@ def load_vader_lexicon() -> dict[str, float]:
     return lexicon
 
 
-class ValenceLexicon(dict[str, float]):
-    """Word -> valence; a hyphenated word VADER lists without the hyphen ("warm-hearted" -> "warmhearted",
-    "light-hearted", "heart-warming") has that entry's valence. Membership and lookups agree, so the negation
-    rules and the scorer see the same polar words."""
-
-    def __missing__(self, word: str) -> float:
-        joined = word.replace("-", "")
-        if joined != word and "-" in word and dict.__contains__(self, joined):
-            return dict.__getitem__(self, joined)
-        raise KeyError(word)
-
-    def __contains__(self, word: object) -> bool:
-        if dict.__contains__(self, word):
-            return True
-        return isinstance(word, str) and "-" in word and dict.__contains__(self, word.replace("-", ""))
-
-    def get(self, word: str, default: float | None = None) -> float | None:  # type: ignore[override]
-        return self[word] if word in self else default  # noqa: SIM401 (dict.get skips __missing__)
+def read_closed_compounds(tokens: Sequence[Token], lexicon: Mapping[str, float]) -> None:
+    """A hyphenated word VADER lists without the hyphen ("warm-hearted" -> "warmhearted", "heart-warming") is read
+    as that entry: its ``lower`` becomes the closed form, so the scorer and the negation rules see one polar word.
+    In place, once per text, before the annotators."""
+    for t in tokens:
+        if "-" in t.lower and t.lower not in lexicon:
+            closed = t.lower.replace("-", "")
+            if closed in lexicon:
+                t.lower = closed
 
 
 @lru_cache(maxsize=1)
-def load_valence_lexicon() -> ValenceLexicon:
-    """The lexicon the annotator scores with: VADER's entries plus ``derived.derived_valences`` ("unhelpful"), with
-    hyphenated spellings of VADER's closed compounds (``ValenceLexicon``)."""
+def load_valence_lexicon() -> dict[str, float]:
+    """The lexicon the annotator scores with: VADER's entries plus ``derived.derived_valences`` ("unhelpful")."""
     from .derived import derived_valences
 
     stock = load_vader_lexicon()
-    return ValenceLexicon({**derived_valences(stock), **stock})
+    return {**derived_valences(stock), **stock}
 
 
 def punctuation_emphasis(text: str) -> float:
