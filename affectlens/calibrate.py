@@ -21,7 +21,7 @@ import numpy as np
 from affectlens import __version__
 from affectlens.datasets import DatasetError, LabeledText, reddit_sentiment_rows
 from affectlens.ensemble import IRONY_FEATURE, Calibration, EmotionCalibrator, fit_temperature, stacker_features
-from affectlens.evidence import EVIDENCE_FEATURES, evidence_names, view_blocks
+from affectlens.evidence import EVIDENCE_FEATURES, GATE_ONLY_FEATURES, NEGATION_GATES, evidence_names, view_blocks
 from affectlens.labels import EMOTION_LABELS, EMOTION_SLICE, IRONY_INDEX, NUM_SENTIMENT
 from affectlens.lexicons import LexiconConfig, LexiconPipeline
 from affectlens.lexicons.features import FEATURE_NAMES, FEATURE_VERSION
@@ -31,6 +31,7 @@ from affectlens.stacker_choice import (
     STACKER_CLASS_WEIGHT_POWERS,
     STACKER_DOMAIN_WEIGHT_POWER,
     STACKER_EVIDENCE_ALPHA,
+    STACKER_NEGATION_EVIDENCE_ALPHA,
     choose_stacker,
 )
 from affectlens.views import needed_views, view_logits
@@ -64,9 +65,10 @@ def read_holdout(path: Path | str) -> list[LabeledText]:
 
 
 def stacker_feature_names(has_irony: bool, evidence: bool = True) -> tuple[str, ...]:
-    """The columns a new calibration is fitted on: the lexicon features, the irony logit (with the head) and,
-    with ``evidence``, the gated decisive-evidence columns."""
-    names = (*FEATURE_NAMES, IRONY_FEATURE) if has_irony else tuple(FEATURE_NAMES)
+    """The columns a new calibration is fitted on: the lexicon features (but those only the gates read), the irony
+    logit (with the head) and, with ``evidence``, the gated decisive-evidence columns."""
+    lexicon = tuple(n for n in FEATURE_NAMES if n not in GATE_ONLY_FEATURES)
+    names = (*lexicon, IRONY_FEATURE) if has_irony else lexicon
     return (*names, *evidence_names(has_irony)) if evidence else names
 
 
@@ -97,6 +99,7 @@ def fit_calibration(
     evidence: bool = True,
     domain_weight_power: float = STACKER_DOMAIN_WEIGHT_POWER,
     evidence_alpha: float | None = STACKER_EVIDENCE_ALPHA,
+    negation_evidence_alpha: float | None = STACKER_NEGATION_EVIDENCE_ALPHA,
 ) -> Calibration:
     """Fit temperature, sentiment stacker and emotion calibrator on ``rows``.
 
@@ -105,7 +108,8 @@ def fit_calibration(
     emotion calibrator (and irony temperature) is kept when ``rows`` have fewer than 50 emotion (irony) rows,
     e.g. sentiment-only rows of a user's domain (``affectlens adapt``). ``evidence``: fit the gated
     decisive-evidence columns (``affectlens.evidence``) too: in a second stage with the penalty ``evidence_alpha``
-    (None: jointly with the other columns, one penalty for all).
+    (None: jointly with the other columns, one penalty for all), ``negation_evidence_alpha`` for the columns of
+    ``evidence.NEGATION_GATES`` (None: ``evidence_alpha``).
     """
     sent_rows = [r for r in rows if r.sentiment is not None and not r.polarity_only]
     polarity_rows = [r for r in rows if r.sentiment is not None and r.polarity_only]  # scored in the CV only
@@ -150,6 +154,13 @@ def fit_calibration(
         evidence_columns=[j for j, name in enumerate(names) if name in EVIDENCE_FEATURES],
         evidence_alpha=evidence_alpha,
         view_blocks=view_blocks(names),
+        evidence_column_alpha={
+            j: negation_evidence_alpha
+            for j, name in enumerate(names)
+            if name in EVIDENCE_FEATURES and name.split("*", 1)[0] in NEGATION_GATES
+        }
+        if negation_evidence_alpha is not None and evidence_alpha is not None
+        else None,
     )
     info: dict[str, Any] = {
         "fitted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -164,6 +175,7 @@ def fit_calibration(
             "class_weight_power": stacker.class_weight_power,
             "domain_weight_power": domain_weight_power,
             "evidence_alpha": stacker.evidence_alpha if stacker.evidence_columns else None,
+            "negation_evidence_alpha": negation_evidence_alpha if stacker.evidence_column_alpha else None,
         },
         # per candidate: domain-balanced CV score (macro metrics per 3-class source, polarity accuracy on
         # the polarity-only rows, averaged) and its standard error over the folds
@@ -233,6 +245,7 @@ def run(args: argparse.Namespace) -> int:
         evidence=not args.no_evidence,
         domain_weight_power=args.domain_weight_power,
         evidence_alpha=None if args.evidence_alpha < 0 else args.evidence_alpha,
+        negation_evidence_alpha=None if args.negation_evidence_alpha < 0 else args.negation_evidence_alpha,
     )
     path = calibration.save(model_dir)
     print(json.dumps({"written": str(path), **calibration.info}, indent=2))
@@ -279,6 +292,13 @@ def register_command(sub: Any, name: str, help_text: str) -> None:
         default=STACKER_EVIDENCE_ALPHA,
         help="L2 penalty of the stacker's second stage, on the gated evidence features only (-1: one stage, "
         "the evidence fitted jointly with the other features under --alpha)",
+    )
+    p.add_argument(
+        "--negation-evidence-alpha",
+        type=float,
+        default=STACKER_NEGATION_EVIDENCE_ALPHA,
+        help="the second stage's penalty on the negation gates' columns (full/elliptic negation, affirmed, idiom; "
+        "-1: --evidence-alpha for them too)",
     )
     p.add_argument("--no-nrc", action="store_true", help="fit without the NRC lexicon (licence)")
     p.add_argument(

@@ -57,7 +57,10 @@ class DatasetError(AffectlensError):
 SENTIMENT_NAMES = {name: i for i, name in enumerate(SENTIMENT_LABELS)}
 EMOTION_NAMES = {name: i for i, name in enumerate(EMOTION_LABELS)}
 
-NAMED_DATASETS = ("tweeteval-sentiment", "goemotions", "sst2", "financial-phrasebank", "goemotions-sentiment")
+NAMED_DATASETS = (
+    "tweeteval-sentiment", "goemotions", "sst2", "financial-phrasebank", "goemotions-sentiment",
+    "tweeteval-emotion-polarity",
+)  # fmt: skip
 IRONY_DATASET = "tweeteval-irony"  # loadable by name; not a sentiment/emotion set, so not in NAMED_DATASETS
 
 
@@ -82,6 +85,20 @@ def read_tweeteval_sentiment(data_dir: Path, split: str) -> list[LabeledText]:
     """TweetEval sentiment (0 neg, 1 neu, 2 pos)."""
     rows = _read_tweeteval(data_dir, "sentiment", split)
     return [LabeledText(text, sentiment=label, source="tweeteval-sentiment") for text, label in rows]
+
+
+# TweetEval emotion's four labels (its mapping.txt: 0 anger, 1 joy, 2 optimism, 3 sadness) as a polarity.
+_EMOTION_POLARITY = {0: 0, 1: 2, 2: 2, 3: 0}
+
+
+def read_tweeteval_emotion_polarity(data_dir: Path, split: str) -> list[LabeledText]:
+    """TweetEval emotion as polarity-only rows: anger and sadness negative, joy and optimism positive. Tweets with
+    their emoji (TweetEval sentiment has none): the emoji slice of ``affectlens evaluate``; no affectlens network
+    trains on this set."""
+    return [
+        LabeledText(text, sentiment=_EMOTION_POLARITY[label], polarity_only=True, source="tweeteval-emotion-polarity")
+        for text, label in _read_tweeteval(data_dir, "emotion", split)
+    ]
 
 
 def read_tweeteval_irony(data_dir: Path, split: str) -> list[LabeledText]:
@@ -182,6 +199,7 @@ def load_named(name: str, data_dir: Path | str, split: str) -> list[LabeledText]
         "financial-phrasebank": read_phrasebank,
         "goemotions-sentiment": read_goemotions_sentiment,
         "tweeteval-irony": read_tweeteval_irony,
+        "tweeteval-emotion-polarity": read_tweeteval_emotion_polarity,
     }
     if name not in readers:
         known = ", ".join((*NAMED_DATASETS, IRONY_DATASET))

@@ -5,8 +5,8 @@ attributes end in ``_``, ``fit`` returns self, ``predict_proba``).
 * ``SentimentStacker``: the neural sentiment logits as an offset plus a ridge-penalised correction from
   the lexicon features (and their interactions with neural uncertainty), the gated evidence columns in a second
   stage with a penalty of their own, then temperature scaling.
-* ``EmotionCalibrator``: per-label Platt scaling of the 28 emotion logits and per-label thresholds
-  chosen for F1 (labels too rare to fit use one global threshold).
+* ``EmotionCalibrator`` (``affectlens.emotion_calibration``): per-label Platt scaling of the 28 emotion logits and
+  per-label thresholds chosen for F1 (labels too rare to fit use one global threshold).
 * ``Calibration``: the bundle saved as ``calibration.json`` (small, versioned, human-readable) next to the
   model and loaded by ``Engine``.
 
@@ -23,8 +23,14 @@ from typing import Any
 
 import numpy as np
 
+from affectlens.emotion_calibration import EmotionCalibrator, best_f1_threshold, sigmoid
 from affectlens.errors import ConfigError, MissingDependencyError
 from affectlens.labels import IRONY_INDEX
+
+__all__ = [
+    "CALIBRATION_FILE", "IRONY_FEATURE", "Calibration", "EmotionCalibrator", "SentimentStacker", "TemperatureScaler",
+    "best_f1_threshold", "fit_temperature", "sigmoid", "softmax", "stacker_features", "stacker_inputs",
+]  # fmt: skip
 
 CALIBRATION_FILE = "calibration.json"
 CALIBRATION_FORMAT = 2
@@ -34,10 +40,6 @@ def softmax(z: np.ndarray) -> np.ndarray:
     z = z - z.max(axis=1, keepdims=True)
     e = np.exp(z)
     return np.asarray(e / e.sum(axis=1, keepdims=True))
-
-
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    return np.asarray(1.0 / (1.0 + np.exp(-np.clip(z, -50, 50))))
 
 
 def _nll(logits: np.ndarray, y: np.ndarray, temperature: float) -> float:
@@ -126,11 +128,18 @@ class SentimentStacker:
 
     ``evidence_columns`` (indices into the lexicon features: the gated decisive-evidence columns of
     ``affectlens.evidence``) with ``evidence_alpha`` fit in two stages: the score above on the other columns
-    first, then, with that score frozen as an offset, ``E @ standardised(evidence) + c`` with its own ridge
-    penalty ``evidence_alpha``. The evidence columns are zero unless their gate is open, so the second stage
-    moves only the rows where a negation, a turn or an emoji decides, and a weaker penalty there cannot move the
-    ordinary rows (fitted jointly, every weight shares one penalty, and following the lexicon where it decides
-    costs calibration on ordinary text).
+    first, then, with that score frozen as an offset, ``E @ scaled(evidence)`` with its own ridge penalty
+    ``evidence_alpha`` (no intercept, the columns not centred). The evidence columns are zero unless their gate
+    is open, so the second stage moves only the rows where a negation, a turn or an emoji decides, and a weaker
+    penalty there cannot move the ordinary rows (fitted jointly, every weight shares one penalty, and following
+    the lexicon where it decides costs calibration on ordinary text).
+
+    ``evidence_column_alpha``: a penalty of its own for some evidence columns (feature index -> penalty), e.g. a
+    weaker one where a negation decides; the others take ``evidence_alpha``.
+
+    ``input_clip``: the first stage's standardised inputs are clipped to ``±input_clip`` (None: not clipped), so a
+    text far outside the hold-out (ten emoji where the hold-out has one or two) gets the largest correction seen in
+    the fit, not ten times it.
     """
 
     def __init__(
@@ -140,8 +149,12 @@ class SentimentStacker:
         evidence_alpha: float | None = None,
         evidence_columns: Sequence[int] = (),
         view_blocks: Sequence[Sequence[int]] = (),
+        input_clip: float | None = None,
+        evidence_column_alpha: Mapping[int, float] | None = None,
     ) -> None:
         self.alpha = alpha
+        self.evidence_column_alpha = {int(j): float(a) for j, a in (evidence_column_alpha or {}).items()}
+        self.input_clip = input_clip
         self.class_weight_power = class_weight_power
         self.evidence_alpha = evidence_alpha
         self.evidence_columns = tuple(int(j) for j in evidence_columns)
@@ -156,6 +169,13 @@ class SentimentStacker:
     @property
     def _two_stage(self) -> bool:
         return self.evidence_alpha is not None and bool(self.evidence_columns)
+
+    def _ridge_alphas(self, n_features: int) -> np.ndarray:
+        """The second stage's penalty per ridge evidence column (``_split`` order)."""
+        assert self.evidence_alpha is not None
+        in_blocks = {j for block in self.view_blocks for j in block}
+        ridge = [j for j in range(n_features) if j in set(self.evidence_columns) and j not in in_blocks]
+        return np.array([self.evidence_column_alpha.get(j, self.evidence_alpha) for j in ridge])
 
     def _split(self, lexicon_features: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
         """(base columns, ridge evidence columns, view blocks) of the lexicon features."""
@@ -187,17 +207,29 @@ class SentimentStacker:
         self.mean_ = x.mean(axis=0)
         self.scale_ = _scale(x)
         z = _centred(neural_logits, len(y))
-        theta = _fit_offset_softmax(np.zeros((len(y), 3)), [z], (x - self.mean_) / self.scale_, y, w, self.alpha)
+        theta = _fit_offset_softmax(np.zeros((len(y), 3)), [z], self._standardised(x), y, w, self.alpha)
         self.logit_scale_ = float(theta[0])
         self.intercept_ = theta[1:4]
         self.coef_ = theta[4:].reshape(3, -1)
         self.n_features_in_ = x.shape[1]  # the first stage's inputs (features and their interactions)
         if self.evidence_alpha is not None and self.evidence_columns:  # the second stage (``_two_stage``)
-            self.evidence_mean_ = evidence.mean(axis=0)
+            # Neither centred nor given an intercept: a row whose gates are shut (all its evidence columns zero)
+            # keeps the first stage's score exactly. (Calibrations before model 0.5.3 centred the columns and fitted
+            # an intercept, which shifted every row's class bias; they load and score as they were fitted.)
+            self.evidence_mean_ = np.zeros(evidence.shape[1])
             self.evidence_scale_ = _scale(evidence)
             offset = self._base_scores(neural_logits, base)
-            xe = (evidence - self.evidence_mean_) / self.evidence_scale_
-            theta = _fit_offset_softmax(offset, views, xe, y, w, self.evidence_alpha, scale_start=0.0)
+            xe = evidence / self.evidence_scale_
+            theta = _fit_offset_softmax(
+                offset,
+                views,
+                xe,
+                y,
+                w,
+                self._ridge_alphas(lexicon_features.shape[1]),
+                scale_start=0.0,
+                fit_intercept=False,
+            )
             m = len(views)
             self.view_scales_ = theta[:m]
             self.evidence_intercept_ = theta[m : m + 3]
@@ -207,8 +239,12 @@ class SentimentStacker:
         self.temperature_ = fit_temperature(scores[keep], y[keep])
         return self
 
+    def _standardised(self, x: np.ndarray) -> np.ndarray:
+        x = (x - self.mean_) / self.scale_
+        return x if self.input_clip is None else np.clip(x, -self.input_clip, self.input_clip)
+
     def _base_scores(self, neural_logits: np.ndarray | None, base: np.ndarray) -> np.ndarray:
-        x = (stacker_inputs(neural_logits, base) - self.mean_) / self.scale_
+        x = self._standardised(stacker_inputs(neural_logits, base))
         z = _centred(neural_logits, len(x))
         return np.asarray(self.logit_scale_ * z + x @ self.coef_.T + self.intercept_)
 
@@ -236,9 +272,16 @@ class SentimentStacker:
             "scale": self.scale_.round(8).tolist(),
             "temperature": round(self.temperature_, 6),
         }
+        if self.input_clip is not None:
+            out["input_clip"] = self.input_clip
         if self._two_stage:
             out["evidence"] = {
                 "alpha": self.evidence_alpha,
+                **(
+                    {"column_alpha": {str(j): a for j, a in self.evidence_column_alpha.items()}}
+                    if self.evidence_column_alpha
+                    else {}
+                ),
                 "columns": list(self.evidence_columns),
                 "coef": self.evidence_coef_.round(8).tolist(),
                 "intercept": self.evidence_intercept_.round(8).tolist(),
@@ -259,6 +302,10 @@ class SentimentStacker:
             evidence_alpha=None if evidence is None else float(evidence["alpha"]),
             evidence_columns=() if evidence is None else evidence["columns"],
             view_blocks=() if evidence is None else evidence.get("view_blocks", ()),
+            input_clip=data.get("input_clip"),  # absent: not clipped (calibrations before model 0.5.3)
+            evidence_column_alpha=None
+            if evidence is None
+            else {int(j): a for j, a in evidence.get("column_alpha", {}).items()},
         )
         model.logit_scale_ = float(data["logit_scale"])
         model.coef_ = np.asarray(data["coef"], dtype=float)
@@ -287,12 +334,14 @@ def _fit_offset_softmax(
     x: np.ndarray,
     y: np.ndarray,
     w: np.ndarray,
-    alpha: float,
+    alpha: float | np.ndarray,
     scale_start: float = 1.0,
+    fit_intercept: bool = True,
 ) -> np.ndarray:
     """Weighted multinomial logistic regression ``softmax(offset + sum_i a_i * scaled_i + x @ W.T + b)``, ridge
-    ``alpha`` on ``W`` (on the mean loss). ``scaled``: (n, 3) logit blocks (the centred logits; the views' gated
-    logits), each with a free, unpenalised scale ``a_i`` started at ``scale_start``. Returns ``a, b (3), W.ravel()``."""
+    ``alpha`` on ``W`` (on the mean loss; one value, or one per column of ``x``). ``scaled``: (n, 3) logit blocks
+    (the centred logits; the views' gated logits), each with a free, unpenalised scale ``a_i`` started at
+    ``scale_start``. ``fit_intercept=False`` keeps ``b`` at zero. Returns ``a, b (3), W.ravel()``."""
     try:
         from scipy.optimize import minimize
     except ImportError as exc:
@@ -307,87 +356,12 @@ def _fit_offset_softmax(
         p = softmax(s)
         nll = -float((w * np.log(np.clip((p * onehot).sum(axis=1), 1e-12, 1.0))).mean())
         r = (p - onehot) * w[:, None] / n
-        grad = [np.array([(r * block).sum() for block in scaled]), r.sum(axis=0), (r.T @ x + alpha * coef).ravel()]
-        return nll + 0.5 * alpha * float((coef**2).sum()), np.concatenate(grad)
+        grad_b = r.sum(axis=0) if fit_intercept else np.zeros(3)
+        grad = [np.array([(r * block).sum() for block in scaled]), grad_b, (r.T @ x + alpha * coef).ravel()]
+        return nll + 0.5 * float((alpha * coef**2).sum()), np.concatenate(grad)
 
     start = np.concatenate([np.full(m, scale_start), np.zeros(3 + 3 * k)])
     return np.asarray(minimize(loss_and_grad, start, jac=True, method="L-BFGS-B").x)
-
-
-def best_f1_threshold(probs: np.ndarray, y: np.ndarray, grid: np.ndarray) -> tuple[float, float]:
-    """(threshold, F1) maximising F1 of ``probs >= threshold`` against binary ``y``."""
-    best = (0.5, -1.0)
-    positives = y.sum()
-    for t in grid:
-        pred = probs >= t
-        tp = float((pred & (y == 1)).sum())
-        denom = pred.sum() + positives
-        f1 = 2 * tp / denom if denom else 0.0
-        if f1 > best[1]:
-            best = (float(t), f1)
-    return best
-
-
-class EmotionCalibrator:
-    """Per-label Platt scaling (``a_ * logit + b_``) and per-label F1 thresholds.
-
-    Labels with fewer than ``min_positives`` positives in the fit data keep ``a_ = 1, b_ = 0`` and the
-    global threshold: their own estimate would be noise. ``shrinkage`` pulls every label's threshold
-    toward the global one by that many pseudo-positives (0 by default: 5-fold CV on the training hold-out
-    gave macro-F1 0.368 with 0, 0.350 with 20 pseudo-positives).
-    """
-
-    def __init__(self, min_positives: int = 8, shrinkage: float = 0.0) -> None:
-        self.min_positives = min_positives
-        self.shrinkage = shrinkage
-
-    def fit(self, logits: np.ndarray, y: np.ndarray) -> EmotionCalibrator:
-        try:
-            from sklearn.linear_model import LogisticRegression
-        except ImportError as exc:
-            raise MissingDependencyError.for_extra("scikit-learn", "train") from exc
-        logits = np.asarray(logits, dtype=float)
-        y = np.asarray(y, dtype=int)
-        n_labels = logits.shape[1]
-        self.a_ = np.ones(n_labels)
-        self.b_ = np.zeros(n_labels)
-        for k in range(n_labels):
-            if self.min_positives <= y[:, k].sum() < len(y) - self.min_positives:
-                lr = LogisticRegression(C=1.0).fit(logits[:, k : k + 1], y[:, k])
-                self.a_[k], self.b_[k] = float(lr.coef_[0, 0]), float(lr.intercept_[0])
-        probs = self.predict_proba(logits)
-        grid = np.round(np.arange(0.05, 0.951, 0.025), 3)
-        self.global_threshold_, _ = best_f1_threshold(probs.ravel(), y.ravel(), grid)
-        self.thresholds_ = np.full(n_labels, self.global_threshold_)
-        for k in range(n_labels):
-            positives = y[:, k].sum()
-            if positives >= self.min_positives:
-                own, _ = best_f1_threshold(probs[:, k], y[:, k], grid)
-                w = positives / (positives + self.shrinkage)
-                self.thresholds_[k] = w * own + (1 - w) * self.global_threshold_
-        return self
-
-    def predict_proba(self, logits: np.ndarray) -> np.ndarray:
-        return sigmoid(np.asarray(logits, dtype=float) * self.a_ + self.b_)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "min_positives": self.min_positives,
-            "shrinkage": self.shrinkage,
-            "a": self.a_.round(6).tolist(),
-            "b": self.b_.round(6).tolist(),
-            "thresholds": self.thresholds_.round(4).tolist(),
-            "global_threshold": self.global_threshold_,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> EmotionCalibrator:
-        model = cls(min_positives=data["min_positives"], shrinkage=data["shrinkage"])
-        model.a_ = np.asarray(data["a"], dtype=float)
-        model.b_ = np.asarray(data["b"], dtype=float)
-        model.thresholds_ = np.asarray(data["thresholds"], dtype=float)
-        model.global_threshold_ = float(data["global_threshold"])
-        return model
 
 
 @dataclass

@@ -10,7 +10,8 @@ far to discount the network there.
 For each gate ``g`` (0/1, irony in [0, 1]) and each term ``t`` the column ``"g*t"`` is ``g * t``, with terms:
 
 * ``lexicon_negative``, ``lexicon_positive``: the lexicon's vote, 0/1: for the contrast gate the sign of the
-  valence after the contrastive "but", for the emoji gates the sign of the emoji's own valence, for the others
+  valence after the contrastive "but", for the emoji gates the sign of the emoji's own valence (``emoji_irony``:
+  the sign of the words around the marker), for the others
   the VADER compound beyond its ±0.05 band (after our negation scope);
 * ``network_negative``, ``network_neutral``, ``network_positive``: the network's centred sentiment logits, so a
   negative weight on them turns the network down where the gate is open;
@@ -24,14 +25,23 @@ gate                open when
 full_negation       every polar word is inside a negation scope (and there is one)
 elliptic_negation   an elliptic negation refers back to a polar phrase ("..., but it wasn't")
 contrast            polar words follow a contrastive "but"
-emoji               an emoji with valence
+emoji               an emoji with valence (fitted by calibrations before version 8 of the lexicon features; a
+                    new calibration fits the three gates below instead)
 emoji_alone         an emoji with valence, and the words alone are neutral (``word_compound`` within ±0.05): the
-                    emoji is all the text says ("Leaving the gym now 😞"); next to polar words it often is not
-                    ("so precious and sweet 😭")
+                    emoji is all the text says ("Leaving the gym now 😞")
+emoji_words         an emoji with valence next to polar words, and no irony marker: the emoji mostly colours the
+                    words ("so precious and sweet 😭" is praise); its vote is the emoji's sign
+emoji_irony         an irony marker (``lexicons.emoji.IRONY_EMOJI``: 🙄 😒 🙃 👎 ...) next to polar words
+                    ("Great service as usual 🙄", "Works great 👎"); its vote is the *words'* sign, so the
+                    stacker learns how far the marker turns them
+idiom               a non-negating idiom read in plain words ("nothing but praise", "no doubt"): the negation cue
+                    in it negates nothing, so the lexicon's vote counts where the network reads the cue as "not"
 focus               a clause decides the text (the turn of ``contrast.py``, else the writer's own view after
                     reported ones) and is not an elliptic negation
 affirmed            an active negation cue: the text has an affirmative counterpart (``lexicons/rephrase.py``)
-irony               P(ironic) from the network's irony head (models with the head only)
+irony               P(ironic) from the network's irony head (models with the head only; fitted by calibrations
+                    before version 8 of the lexicon features)
+ironic              P(ironic) where the irony head says ironic (P >= 0.5), else shut
 =================== =====================================================================================
 
 The stacker fits these columns in a second stage of their own (``SentimentStacker`` with ``evidence_columns``): on
@@ -53,8 +63,19 @@ from affectlens.labels import VADER_THRESHOLD
 
 VIEW_GATES: tuple[str, ...] = ("focus", "affirmed")  # one per view of affectlens.views
 GATES: tuple[str, ...] = (
-    "full_negation", "elliptic_negation", "contrast", "emoji", "emoji_alone", *VIEW_GATES, "irony"
+    "full_negation", "elliptic_negation", "contrast", "emoji", "emoji_alone", "emoji_words", "emoji_irony", "idiom",
+    *VIEW_GATES, "irony", "ironic",
 )  # fmt: skip
+IRONY_GATES: tuple[str, ...] = ("irony", "ironic")  # read the network's irony head
+# Gates where a negation (or a cue that looks like one) decides; they open on few ordinary texts, and the stacker's
+# second stage penalises them less (``stacker_choice.STACKER_NEGATION_EVIDENCE_ALPHA``).
+NEGATION_GATES: tuple[str, ...] = ("full_negation", "elliptic_negation", "affirmed", "idiom")
+# Gates still computed for the calibrations that list them, but not fitted anew: ``emoji`` opened for every polar
+# emoji, and its vote, fitted on ironic emoji, overrode the praise next to a crying face (Reddit emoji texts:
+# hybrid macro-F1 0.43 vs the network's 0.56).
+# ``irony`` was open on every row (P(ironic) is never 0), so its columns moved ordinary text too; ``ironic`` opens
+# only where the head says ironic.
+LEGACY_GATES: tuple[str, ...] = ("emoji", "irony")
 _LABELS = ("negative", "neutral", "positive")
 NETWORK_TERMS: tuple[str, ...] = tuple(f"network_{label}" for label in _LABELS)
 TERMS: tuple[str, ...] = ("lexicon_negative", "lexicon_positive", *NETWORK_TERMS)
@@ -68,12 +89,15 @@ def gate_terms(gate: str) -> tuple[str, ...]:
 
 
 EVIDENCE_FEATURES: tuple[str, ...] = tuple(f"{gate}*{term}" for gate in GATES for term in gate_terms(gate))
-LEXICON_GATES = GATES[:-1]  # the gates a model without the irony head can use
+LEXICON_GATES = tuple(g for g in GATES if g not in IRONY_GATES)  # the gates a model without the irony head can use
+# Lexicon features only the gates read: a new calibration does not fit them as columns of the first stage (they
+# matter where their gate is open, and there the gate's own columns carry them).
+GATE_ONLY_FEATURES: tuple[str, ...] = ("irony_emoji", "plain_idiom")
 
 
 def evidence_names(has_irony: bool) -> tuple[str, ...]:
-    """The evidence columns a calibration fits for a network with (or without) the irony head."""
-    gates = GATES if has_irony else LEXICON_GATES
+    """The evidence columns a new calibration fits for a network with (or without) the irony head."""
+    gates = set(GATES if has_irony else LEXICON_GATES) - set(LEGACY_GATES)
     return tuple(name for name in EVIDENCE_FEATURES if name.split("*", 1)[0] in gates)
 
 
@@ -111,13 +135,19 @@ def gate_values(
         "contrast": lexicon["post_contrast_valence"] != 0,
         "emoji": (lexicon["emoji_count"] >= 1) & (lexicon["emoji_valence"] != 0),
     }
-    gates["emoji_alone"] = gates["emoji"] & (np.abs(lexicon["word_compound"]) < VADER_THRESHOLD)
+    polar_words = np.abs(lexicon["word_compound"]) >= VADER_THRESHOLD
+    irony_marker = lexicon["irony_emoji"] >= 1
+    gates["emoji_alone"] = gates["emoji"] & ~polar_words
+    gates["emoji_words"] = gates["emoji"] & polar_words & ~irony_marker
+    gates["emoji_irony"] = irony_marker & polar_words
+    gates["idiom"] = lexicon["plain_idiom"] >= 1
     for view in VIEW_GATES:
         gates[view] = ~np.isnan(views[view]).any(axis=1) if view in views else np.zeros(n, dtype=bool)
     gates["focus"] &= ~gates["elliptic_negation"]  # "..., but it wasn't": the clause alone means nothing
     out = {name: value.astype(float) for name, value in gates.items()}
     if irony_logit is not None:
         out["irony"] = 1.0 / (1.0 + np.exp(-np.clip(np.asarray(irony_logit, dtype=float), -50, 50)))
+        out["ironic"] = np.where(out["irony"] >= 0.5, out["irony"], 0.0)
     return out
 
 
@@ -161,7 +191,9 @@ def _vote(lexicon: Mapping[str, np.ndarray], gate: str) -> np.ndarray:
     """The lexicon's signed vote where ``gate`` is open: -1, 0 or +1 per row."""
     if gate == "contrast":
         return np.sign(np.asarray(lexicon["post_contrast_valence"], dtype=float))
-    if gate in ("emoji", "emoji_alone"):
+    if gate in ("emoji", "emoji_alone", "emoji_words"):
         return np.sign(np.asarray(lexicon["emoji_valence"], dtype=float))
+    if gate == "emoji_irony":
+        return np.sign(np.asarray(lexicon["word_compound"], dtype=float))
     compound = np.asarray(lexicon["vader_compound"], dtype=float)
     return np.where(compound >= VADER_THRESHOLD, 1.0, np.where(compound <= -VADER_THRESHOLD, -1.0, 0.0))

@@ -6,6 +6,12 @@ modifiers are removed; a ZWJ sequence not in the table falls back to its first c
 (``🤦🏻‍♂️`` -> ``🤦``). Values come from ``data/emoji_valence.tsv`` (VADER's -4..+4 scale, hand
 assigned; provenance and licence in ``data/README.md``). An emoji not in the table gets 0.0.
 
+Irony markers (``IRONY_EMOJI``: an eye roll, an unamused or upside-down face, a smirk, a clown, a facepalm,
+a raised eyebrow, a blank stare, and the thumbs-down, a verdict rather than a feeling) say that the words around
+them are not meant as written ("Great service as usual 🙄", "Works great 👎"); a crying or screaming face next to
+praise usually means being moved ("so sweet 😭"). The ensemble tells the two apart (``affectlens.evidence``: the
+``emoji_irony`` and ``emoji_words`` gates). The list is ours, from common usage.
+
 The reported name is the CLDR name of the emoji as written (``:thumbs_up_medium_skin_tone:``).
 
 Emoji valence enters VADER's sum like a sentiment word (see ``vader.py``): it is weighted by the
@@ -24,10 +30,12 @@ from importlib import resources
 
 from .base import EMOJI, Doc, LexiconDataError
 
-__all__ = ["EmojiAnnotator", "EmojiEvidence", "EmojiMatch", "load_emoji_valence", "normalize_emoji"]
+__all__ = ["IRONY_EMOJI", "EmojiAnnotator", "EmojiEvidence", "EmojiMatch", "load_emoji_valence", "normalize_emoji"]
 
 _STRIP = dict.fromkeys(map(ord, "\ufe0e\ufe0f\U0001f3fb\U0001f3fc\U0001f3fd\U0001f3fe\U0001f3ff"))
 _ZWJ = "\u200d"
+# Emoji that say the words are not meant as written (normalized bases; a ZWJ sequence counts by its first component).
+IRONY_EMOJI = frozenset("🙄😒🙃😏🤡🤦🤨😑👎")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +44,7 @@ class EmojiMatch:
     base: str  # normalized emoji used for the lookup, e.g. "👍"
     valence: float  # -4..+4; 0.0 when the emoji is not in the table
     known: bool  # the emoji (or its base) is in the valence table
+    irony: bool = False  # an irony marker (IRONY_EMOJI)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +53,7 @@ class EmojiEvidence:
     count: int
     valence_sum: float
     valence_mean: float  # mean over all emoji tokens (0.0 when there are none)
+    irony_count: int = 0  # emoji tokens that mark irony (IRONY_EMOJI)
 
 
 def normalize_emoji(e: str) -> str:
@@ -96,7 +106,8 @@ class EmojiAnnotator:
                 base, value = first, table[first]
         data = emoji_pkg.EMOJI_DATA.get(e) or emoji_pkg.EMOJI_DATA.get(base) or {}
         name = data.get("en") or emoji_pkg.demojize(e)
-        return EmojiMatch(name=name, base=base, valence=value or 0.0, known=value is not None)
+        irony = base.split(_ZWJ, 1)[0] in IRONY_EMOJI
+        return EmojiMatch(name=name, base=base, valence=value or 0.0, known=value is not None, irony=irony)
 
     def annotate(self, docs: Sequence[Doc]) -> list[EmojiEvidence]:
         out = []
@@ -104,5 +115,6 @@ class EmojiAnnotator:
             matches = tuple(self.match(t.text) if t.kind == EMOJI else None for t in doc.tokens)
             vals = [m.valence for m in matches if m is not None]
             total = sum(vals)
-            out.append(EmojiEvidence(matches, len(vals), total, total / len(vals) if vals else 0.0))
+            irony = sum(1 for m in matches if m is not None and m.irony)
+            out.append(EmojiEvidence(matches, len(vals), total, total / len(vals) if vals else 0.0, irony))
         return out

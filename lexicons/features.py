@@ -23,6 +23,8 @@ elliptic_negations          number of elliptic negations ("..., but it wasn't") 
 negated_polar_share         negated polar tokens / polar tokens (0 without polar tokens)      (version 2)
 post_contrast_valence       sum of the valences after the text's turn (``contrast.py``; 0 without) (version 2)
 word_compound               VADER compound of the words alone, emoji left out (-1..1)          (version 7)
+irony_emoji                 number of emoji that mark irony (``emoji.IRONY_EMOJI``: 🙄 😒 👎 ...)  (version 8)
+plain_idiom                 1 if a non-negating idiom was put in plain words (``rephrase.py``)  (version 8)
 =========================== ===============================================================
 
 Version 2 appended three names and changed the negation rules behind the first twenty (their values move on
@@ -47,7 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = ["COMPATIBLE_VERSIONS", "FEATURE_NAMES", "FEATURE_VERSION", "build_features"]
 
-FEATURE_VERSION = "7"
+FEATURE_VERSION = "8"
 # Calibrations fitted on these versions are accepted (their columns are read by name). Version 2 changed the
 # negation rules (scope across complement clauses, elliptic negation, "far from", ...), so the values of the
 # version-1 features moved too: a version-1 calibration must be refitted.
@@ -59,7 +61,9 @@ FEATURE_VERSION = "7"
 # Version 7 appends ``word_compound`` (what the words say without the emoji: an emoji decides a text whose words are
 # neutral, not one whose words are polar) and reads "warm-hearted" as VADER's "warmhearted": older calibrations read
 # the columns they list.
-COMPATIBLE_VERSIONS = ("4", "5", "6", "7")
+# Version 8 appends ``irony_emoji`` and ``plain_idiom`` (the evidence gates ``emoji_irony``, ``emoji_words`` and
+# ``idiom``); the other columns keep their values.
+COMPATIBLE_VERSIONS = ("4", "5", "6", "7", "8")
 
 FEATURE_NAMES: tuple[str, ...] = (
     "vader_neg",
@@ -77,6 +81,8 @@ FEATURE_NAMES: tuple[str, ...] = (
     "negated_polar_share",
     "post_contrast_valence",
     "word_compound",
+    "irony_emoji",
+    "plain_idiom",
 )
 
 
@@ -93,6 +99,8 @@ def build_features(
     negated_polar_share: float = 0.0,
     post_contrast_valence: float = 0.0,
     word_compound: float = 0.0,
+    irony_emoji: int = 0,
+    plain_idiom: bool = False,
 ) -> np.ndarray:
     """The feature vector in ``FEATURE_NAMES`` order."""
     import numpy as np
@@ -113,5 +121,7 @@ def build_features(
         negated_polar_share,
         post_contrast_valence,
         word_compound,
+        float(irony_emoji),
+        float(plain_idiom),
     ]
     return np.asarray(values, dtype=np.float32)

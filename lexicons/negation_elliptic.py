@@ -194,7 +194,8 @@ _AFFIRMATIONS = frozenset({"yes", "yeah", "yep", "yup"})
 
 def answer_words(text: str, tokens: list[Token], words: list[str], answers: list[int]) -> set[int]:
     """Answer words that carry no sentiment of their own, in a sentence right after a "?": a first "yes" ("Was it
-    dull? Yes, very.": the question's words say what is affirmed; VADER scores "yes" +1.7) and the leads of the
+    dull? Yes, very.": the question's words say what is affirmed; VADER scores "yes" +1.7), an answer of leads only
+    ("Definitely.", "Of course!"; VADER scores "definitely" +1.7) and the leads of the
     "no" answers ``answers`` (``answer_cues``; "Definitely not.": "definitely" strengthens the no, it praises
     nothing)."""
     out: set[int] = set()
@@ -203,11 +204,25 @@ def answer_words(text: str, tokens: list[Token], words: list[str], answers: list
             continue
         if words[first].rstrip(".!,") in _AFFIRMATIONS:
             out.add(first)
+        sentence = _sentence_words(tokens, first)
+        if all(words[j].rstrip(".!,") in _ANSWER_LEAD | _AFFIRMATIONS for j in sentence):
+            out.update(sentence)  # "Was it dull? Definitely.": a yes, however strong, praises nothing
     for k in answers:
         j = k - 1
         while j >= 0 and not tokens[j].sent_end and words[j].rstrip(".!,") in _ANSWER_LEAD:
             out.add(j)
             j -= 1
+    return out
+
+
+def _sentence_words(tokens: list[Token], first: int) -> list[int]:
+    """The word tokens of the sentence that starts at ``first``."""
+    out = []
+    for j in range(first, len(tokens)):
+        if tokens[j].kind == WORD:
+            out.append(j)
+        if tokens[j].sent_end:
+            break
     return out
 
 

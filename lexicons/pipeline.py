@@ -250,6 +250,7 @@ class LexiconPipeline:
         e_val = doc.emoji.valence_mean if doc.emoji is not None else 0.0
         n_words = doc.nrc.n_words if doc.nrc is not None else word_count(doc)
         claim, denied = answered_question(doc.text, tokens) or (None, False)
+        plain = plain_text(doc.text, tokens, neg.cues)
         return LexiconAnalysis(
             tokens=out,
             vader=vader_scores,
@@ -274,8 +275,10 @@ class LexiconPipeline:
                 negated_polar_share=negated_sentiment / polar if polar else 0.0,
                 post_contrast_valence=_after_contrast(doc, vals, neg),
                 word_compound=normalize(sum(v for v, m in zip(vals, matches, strict=True) if m is None)),
+                irony_emoji=doc.emoji.irony_count if doc.emoji is not None else 0,
+                plain_idiom=plain is not None,
             ),
             focus=claim if claim is not None and not denied else _focus(doc),
             affirmed=claim if denied else affirmed_text(doc.text, tokens, neg.cues) if neg.cues else None,
-            plain=plain_text(doc.text, tokens, neg.cues),
+            plain=plain,
         )

@@ -81,6 +81,15 @@ def write_tiny_data(root: Path, repeat: int = 3) -> Path:
         labels = ["1"] * len(ironic) + ["0"] * len(plain)
         (irony / f"{split}_text.txt").write_text("".join(f"{t} \n" for t in texts), encoding="utf-8")
         (irony / f"{split}_labels.txt").write_text("\n".join(labels) + "\n", encoding="utf-8")
+    emotion = root / "tweeteval" / "emotion"  # 0 anger, 1 joy, 2 optimism, 3 sadness
+    emotion.mkdir()
+    for split in ("train", "val"):
+        # 32 tweets with emoji (a slice needs 20) and 16 without
+        texts = [f"{t} {e}" for e in "😊🎉" for t in POSITIVE] + [f"{t} {e}" for e in "😡😞" for t in NEGATIVE]
+        texts += POSITIVE + NEGATIVE
+        labels = ["1"] * 2 * len(POSITIVE) + ["0"] * 2 * len(NEGATIVE) + ["2"] * len(POSITIVE) + ["3"] * len(NEGATIVE)
+        (emotion / f"{split}_text.txt").write_text("".join(f"{t} \n" for t in texts), encoding="utf-8")
+        (emotion / f"{split}_labels.txt").write_text("\n".join(labels) + "\n", encoding="utf-8")
     fpb = root / "financial_phrasebank"
     fpb.mkdir()
     names = {0: "negative", 1: "neutral", 2: "positive"}

@@ -39,12 +39,17 @@ def test_calibration_file_is_readable_and_versioned(calibrated_model: Path) -> N
     data = json.loads((calibrated_model / "calibration.json").read_text())
     assert data["format"] == 2 and data["info"]["model"]["variant"] == "int8"
     choice = data["info"]["stacker_choice"]
-    assert set(choice) == {"alpha", "class_weight_power", "domain_weight_power", "evidence_alpha"}
+    assert set(choice) == {
+        "alpha", "class_weight_power", "domain_weight_power", "evidence_alpha", "negation_evidence_alpha"
+    }  # fmt: skip
     assert len(data["emotions"]["thresholds"]) == 28
     assert len(data["sentiment_stacker"]["coef"]) == 3
     evidence = data["sentiment_stacker"]["evidence"]  # the gated evidence columns, fitted in a second stage
     assert choice["evidence_alpha"] == evidence["alpha"] == STACKER_EVIDENCE_ALPHA
     assert [data["feature_names"][j] for j in evidence["columns"]] == [n for n in data["feature_names"] if "*" in n]
+    negation = {j for j in evidence["columns"] if data["feature_names"][j].startswith("full_negation*")}
+    assert {int(j) for j, a in evidence["column_alpha"].items() if a == choice["negation_evidence_alpha"]} >= negation
+    assert not any(n.startswith(("emoji*", "irony*")) for n in data["feature_names"])  # legacy gates, not fitted
 
 
 def test_reddit_sentiment_rows_need_the_data_dir_with_their_mapping(
@@ -90,6 +95,10 @@ def test_evaluate_writes_the_report(calibrated_model: Path, tiny_data: Path, tmp
     assert {"lexicon", "neural", "hybrid", "neural-uncalibrated", "vader-stock", "tfidf-logreg"} <= set(te["systems"])
     assert 0 <= te["systems"]["hybrid"]["ece"] <= 1
     assert "macro_recall" in te["hybrid_minus_neural"]
+    tweets = next(r for r in report["sentiment"] if r["dataset"] == "tweeteval-emotion-polarity")
+    assert tweets["polarity_only"] and tweets["slice_emoji"]["n"] == 2 * tweets["n"] // 3  # the tweets with emoji
+    assert set(tweets["slice_emoji"]["hybrid_minus_neural"]) == {"polarity_accuracy", "macro_f1"}
+    assert "polarity accuracy" in (out / "summary.md").read_text().split("tweeteval-emotion-polarity")[1]
     reddit = next(r for r in report["sentiment"] if r["dataset"] == "goemotions-sentiment")
     assert reddit["n"] > 0 and "hybrid" in reddit["systems"]
     assert report["emotions"]["systems"]["hybrid"]["macro_f1"] >= 0

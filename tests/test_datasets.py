@@ -19,6 +19,17 @@ def test_named_readers(tiny_data: Path) -> None:
     assert {r.sentiment for r in fpb} == {0, 1, 2}
 
 
+def test_tweeteval_emotion_reads_as_polarity(tmp_path: Path) -> None:
+    base = tmp_path / "tweeteval" / "emotion"
+    base.mkdir(parents=True)
+    (base / "val_text.txt").write_text("so angry 😡\nyay\nthings will get better\nmiss you 😢\n", encoding="utf-8")
+    (base / "val_labels.txt").write_text("0\n1\n2\n3\n", encoding="utf-8")  # anger, joy, optimism, sadness
+    rows = load_named("tweeteval-emotion-polarity", tmp_path, "val")
+    assert [r.sentiment for r in rows] == [0, 2, 2, 0]
+    assert all(r.polarity_only and r.source == "tweeteval-emotion-polarity" for r in rows)
+    assert rows[0].text == "so angry 😡"
+
+
 def test_goemotions_quoted_text(tmp_path: Path) -> None:
     (tmp_path / "goemotions").mkdir()
     (tmp_path / "goemotions" / "dev.tsv").write_text('"He said ""hi""\tthere"\t4,27\tabc\n', encoding="utf-8")

@@ -65,6 +65,22 @@ def test_stacker_falls_back_to_the_network_when_the_lexicon_is_noise() -> None:
     assert model.temperature_ / model.logit_scale_ == pytest.approx(2.0, rel=0.1)  # the over-confidence undone
 
 
+def test_an_input_far_outside_the_fit_gets_the_largest_correction_seen_not_an_extrapolated_one() -> None:
+    logits, lexicon, y = synthetic(n=600, seed=5)
+    clipped = SentimentStacker(alpha=0.1, input_clip=3.0).fit(logits, lexicon, y)
+    free = SentimentStacker(alpha=0.1).fit(logits, lexicon, y)
+    mean, sd = lexicon[:, 0].mean(), lexicon[:, 0].std()
+    rows = np.repeat(lexicon[:1], 3, axis=0)
+    rows[:, 0] = [mean + 3 * sd, mean + 50 * sd, mean + 100 * sd]  # at the clip, far beyond it, farther still
+    same = np.repeat(logits[:1], 3, axis=0)
+    got = clipped.decision_function(same, rows)
+    np.testing.assert_allclose(got[1], got[2], atol=1e-9)  # beyond the clip nothing moves
+    assert np.abs(got[1] - got[0]).max() < np.abs(free.decision_function(same, rows)[1] - got[0]).max()
+    again = SentimentStacker.from_dict(clipped.to_dict())
+    np.testing.assert_allclose(again.decision_function(same, rows), got, atol=1e-6)
+    assert "input_clip" not in free.to_dict() and SentimentStacker.from_dict(free.to_dict()).input_clip is None
+
+
 def test_choose_stacker_prefers_the_lexicon_when_it_helps() -> None:
     logits, lexicon, y = synthetic(n=1500, seed=7)
     noisy = logits + np.random.default_rng(8).normal(scale=4.0, size=logits.shape)

@@ -38,7 +38,7 @@ def test_gates_open_on_the_phenomena_they_name_and_stay_shut_on_plain_text() -> 
 
 
 def test_the_emoji_alone_gate_opens_only_where_the_words_are_neutral() -> None:
-    texts = ["Leaving the gym now 😞", "That is so precious and sweet 😭", "What a great phone 👎", "Home now 🤔"]
+    texts = ["Leaving the gym now 😞", "That is so precious and sweet 😭", "What a great phone 😡", "Home now 🤔"]
     _, columns = _columns(texts)
     gates = gate_values(columns, None)
     assert gates["emoji"].tolist() == [1, 1, 1, 0]  # 🤔 has no valence
@@ -56,6 +56,10 @@ def test_evidence_columns_are_the_gate_times_the_lexicon_vote_or_the_centred_net
     assert got[0, :3].tolist() == [1.0, 0.0, 3.0]  # negated "good" votes negative; network centred: 6 - 3
     assert got[1, :3].tolist() == [0.0, 0.0, 0.0]  # gate shut
     assert got[:, 3] == pytest.approx([0.0, 1.0])  # irony gate = P(ironic), the plain "good" votes positive
+    logits[:, IRONY_INDEX] = [0.5, -0.5]  # P(ironic) 0.62 and 0.38
+    ironic = stacker_features(logits, analyses, ("ironic*lexicon_negative", "irony*lexicon_positive"))
+    assert ironic[:, 0] == pytest.approx([1 / (1 + np.exp(-0.5)), 0.0])  # negated "good"; shut below 0.5
+    assert ironic[1, 1] == pytest.approx(1 / (1 + np.exp(0.5)))  # the legacy gate is open everywhere
 
 
 def test_the_contrast_and_emoji_gates_vote_with_the_clause_after_but_and_the_emoji_itself() -> None:
@@ -70,9 +74,38 @@ def test_the_contrast_and_emoji_gates_vote_with_the_clause_after_but_and_the_emo
     assert got.tolist() == [[1.0, 0.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]]
 
 
+def test_irony_emoji_and_polar_emoji_next_to_words_open_gates_of_their_own() -> None:
+    texts = [
+        "Great service as usual 🙄",  # an irony marker on praise
+        "That is so precious and sweet 😭",  # a polar emoji next to polar words, no marker
+        "Another Monday 🙄",  # a marker on neutral words: the emoji is all the text says
+        "Wow, what a great day 😊",
+        "Works great, if you like it dying after a week 👎",  # a thumbs-down after praise: a verdict, not a feeling
+    ]
+    _, columns = _columns(texts)
+    gates = gate_values(columns, None)
+    assert columns["irony_emoji"].tolist() == [1, 0, 1, 0, 1]
+    assert gates["emoji_irony"].tolist() == [1, 0, 0, 0, 1]
+    assert gates["emoji_words"].tolist() == [0, 1, 0, 1, 0]
+    assert gates["emoji_alone"].tolist() == [0, 0, 1, 0, 0]
+    analyses, _ = _columns(texts[:2])
+    names = ("emoji_irony*lexicon_negative", "emoji_irony*lexicon_positive", "emoji_words*lexicon_negative")
+    got = stacker_features(np.zeros((2, IRONY_INDEX)), analyses, names)
+    assert got.tolist() == [[0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]  # the marker's gate votes with the words it turns
+
+
+def test_the_idiom_gate_opens_on_a_non_negating_idiom_and_votes_with_the_lexicon() -> None:
+    analyses, columns = _columns(["We heard nothing but compliments.", "We heard no compliments.", "No doubt, a mess."])
+    assert gate_values(columns, None)["idiom"].tolist() == [1, 0, 1]
+    got = stacker_features(np.zeros((3, IRONY_INDEX)), analyses, ("idiom*lexicon_negative", "idiom*lexicon_positive"))
+    assert got.tolist() == [[0.0, 1.0], [0.0, 0.0], [1.0, 0.0]]
+
+
 def test_evidence_names_leave_out_the_irony_gate_for_a_network_without_the_head() -> None:
-    assert set(evidence_names(True)) == set(EVIDENCE_FEATURES)
-    assert not any(n.startswith("irony*") for n in evidence_names(False))
+    legacy = ("emoji*", "irony*")  # computed for the calibrations that list them, not fitted anew
+    assert set(evidence_names(True)) == {n for n in EVIDENCE_FEATURES if not n.startswith(legacy)}
+    assert any(n.startswith("ironic*") for n in evidence_names(True))
+    assert not any(n.startswith(("irony*", "ironic*")) for n in evidence_names(False))
     analyses, _ = _columns(["fine"])
     with pytest.raises(ValueError, match="irony head"):
         stacker_features(np.zeros((1, IRONY_INDEX)), analyses, ("irony*lexicon_positive",))
@@ -107,3 +140,40 @@ def test_generated_rows_count_as_domains_of_their_own_kind() -> None:
     assert calibration_domain("behaviour-fit") == "behaviour-fit"
     assert calibration_domain("augment:negation:sst2") == calibration_domain("augment:contrast:tweeteval-sentiment")
     assert calibration_domain("augment:identity:sst2") == "augment:identity"
+
+
+def test_the_second_stage_leaves_rows_whose_gates_are_shut_exactly_as_the_first_stage_scored_them() -> None:
+    rng = np.random.default_rng(1)
+    n = 900
+    y = rng.integers(0, 3, n)
+    logits = np.eye(3)[y] * 2.0 + rng.normal(0, 1.0, (n, 3))
+    gated = (rng.random(n) < 0.3).astype(float)
+    features = np.stack([rng.normal(size=n), gated * (y == 0), gated * (y == 2), gated * logits[:, 0]], axis=1)
+    two = SentimentStacker(alpha=1.0, evidence_alpha=0.2, evidence_columns=(1, 2, 3)).fit(logits, features, y)
+    shut = gated == 0
+    first = two._base_scores(logits[shut], features[shut][:, :1])
+    np.testing.assert_allclose(two.decision_function(logits[shut], features[shut]), first, atol=1e-12)
+    opened = ~shut
+    moved = two.decision_function(logits[opened], features[opened]) - two._base_scores(
+        logits[opened], features[opened][:, :1]
+    )
+    assert np.abs(moved).max() > 0.1  # where a gate is open the evidence counts
+
+
+def test_a_column_with_a_weaker_penalty_of_its_own_moves_further_and_survives_a_round_trip() -> None:
+    rng = np.random.default_rng(2)
+    n = 900
+    y = rng.integers(0, 3, n)
+    logits = rng.normal(0, 1.0, (n, 3))
+    gate = (rng.random(n) < 0.3).astype(float)
+    vote = gate * (y == 0)  # the same informative vote in two columns
+    features = np.stack([rng.normal(size=n), vote, vote], axis=1)
+    model = SentimentStacker(alpha=1.0, evidence_alpha=5.0, evidence_columns=(1, 2), evidence_column_alpha={2: 0.05})
+    model.fit(logits, features, y)
+    weak, strong = np.abs(model.evidence_coef_[:, 1]).sum(), np.abs(model.evidence_coef_[:, 0]).sum()
+    assert weak > 3 * strong
+    again = SentimentStacker.from_dict(model.to_dict())
+    assert again.evidence_column_alpha == {2: 0.05}
+    np.testing.assert_allclose(
+        again.decision_function(logits, features), model.decision_function(logits, features), atol=1e-5
+    )

@@ -491,6 +491,9 @@ def test_a_no_answer_negates_the_question_before_it(
         ("Was the museum dull? Yes, very.", -1),  # "yes" affirms "dull": it is no praise of its own
         ("Did the porter seem helpful? Yeah, always.", +1),
         ("Should we book the ferry? Definitely not.", 0),  # "definitely" strengthens the no
+        ("Was the waiter rude? Definitely.", -1),  # an answer of leads only is a yes: it praises nothing
+        ("Did the new chef change the menu? Absolutely!", 0),
+        ("Definitely. It was fun.", +1),  # no question before it: "definitely" keeps its valence
         ("Yes, I hated it.", -1),  # no question before it: a plain "yes" keeps VADER's valence (outweighed here)
     ],
 )

@@ -33,6 +33,7 @@ VAL_SPLITS = {
     "sst2": ("train", "validation"),
     "financial-phrasebank": ("train", "validation"),
     "goemotions-sentiment": ("train", "dev"),
+    "tweeteval-emotion-polarity": ("train", "val"),
 }
 
 
@@ -107,13 +108,23 @@ def bootstrap_diff(
     }
 
 
-def paired_differences(y: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, n: int) -> dict[str, Any]:
-    """Accuracy, macro recall and macro-F1 of a minus b, each with a 95% paired bootstrap interval."""
-    metrics: dict[str, Callable[[np.ndarray, np.ndarray], float]] = {
-        "accuracy": lambda t, p: float((t == p).mean()),
-        "macro_recall": lambda t, p: M.macro_recall(t, p, 3),
-        "macro_f1": lambda t, p: M.macro_f1(t, p, 3),
-    }
+def paired_differences(
+    y: np.ndarray, pred_a: np.ndarray, pred_b: np.ndarray, n: int, polarity_only: bool = False
+) -> dict[str, Any]:
+    """Accuracy, macro recall and macro-F1 of a minus b, each with a 95% paired bootstrap interval (polarity-only
+    data: polarity accuracy and the binary macro-F1)."""
+    metrics: dict[str, Callable[[np.ndarray, np.ndarray], float]]
+    if polarity_only:
+        metrics = {
+            "polarity_accuracy": lambda t, p: float((t == p).mean()),
+            "macro_f1": lambda t, p: M.macro_f1((t == 2).astype(int), (p == 2).astype(int), 2),
+        }
+    else:
+        metrics = {
+            "accuracy": lambda t, p: float((t == p).mean()),
+            "macro_recall": lambda t, p: M.macro_recall(t, p, 3),
+            "macro_f1": lambda t, p: M.macro_f1(t, p, 3),
+        }
     return {name: bootstrap_diff(y, pred_a, pred_b, metric, n) for name, metric in metrics.items()}
 
 
@@ -205,20 +216,21 @@ def evaluate_sentiment(
         systems["tfidf-logreg"] = tfidf_baseline(three_class, texts, polarity_only)
     table = {system: sentiment_metrics(p, y, polarity_only) for system, p in systems.items()}
     out: dict[str, Any] = {"dataset": name, "n": len(rows), "polarity_only": polarity_only, "systems": table}
-    if "hybrid" in systems and "neural-uncalibrated" in systems and not polarity_only:
-        hyb, neu = systems["hybrid"].argmax(1), systems["neural-uncalibrated"].argmax(1)
-        out["hybrid_minus_neural"] = paired_differences(y, hyb, neu, bootstrap)
+    if "hybrid" in systems and "neural-uncalibrated" in systems:
+        decide = M.polarity_decisions if polarity_only else (lambda p: p.argmax(1))
+        hyb, neu = decide(systems["hybrid"]), decide(systems["neural-uncalibrated"])
+        out["hybrid_minus_neural"] = paired_differences(y, hyb, neu, bootstrap, polarity_only)
         for slice_name, mask in slices(results["hybrid"], texts).items():
             if mask.sum() < 20:  # too few rows for a meaningful metric (TweetEval has no emoji at all)
                 continue
             out[f"slice_{slice_name}"] = {
                 "n": int(mask.sum()),
                 "systems": {
-                    s: sentiment_metrics(systems[s][mask], y[mask])
+                    s: sentiment_metrics(systems[s][mask], y[mask], polarity_only)
                     for s in ("hybrid", "neural", "neural-uncalibrated", "lexicon")
                     if s in systems
                 },
-                "hybrid_minus_neural": paired_differences(y[mask], hyb[mask], neu[mask], bootstrap),
+                "hybrid_minus_neural": paired_differences(y[mask], hyb[mask], neu[mask], bootstrap, polarity_only),
             }
     out["_probs"] = systems
     out["_y"] = y
@@ -296,41 +308,45 @@ def _difference_lines(differences: dict[str, Any], where: str) -> list[str]:
     return lines
 
 
+def _system_table(systems: dict[str, dict[str, Any]], polarity_only: bool, slice_only: bool = False) -> list[str]:
+    """A Markdown table of sentiment metrics per system (a slice's table leaves out Brier and NLL)."""
+    if polarity_only:
+        lines = ["| system | polarity accuracy | macro-F1 | ECE (neg vs pos) |", "|---|---:|---:|---:|"]
+        for s, m in systems.items():
+            lines.append(f"| {s} | {m['polarity_accuracy']:.4f} | {m['macro_f1']:.4f} | {m['ece_binary']:.4f} |")
+        return lines
+    if slice_only:
+        lines = ["| system | accuracy | macro-F1 | macro recall | ECE |", "|---|---:|---:|---:|---:|"]
+        for s, m in systems.items():
+            lines.append(
+                f"| {s} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {m['macro_recall']:.4f} | {m['ece']:.4f} |"
+            )
+        return lines
+    lines = [
+        "| system | accuracy | macro-F1 | macro recall | ECE | Brier | NLL |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for s, m in systems.items():
+        lines.append(
+            f"| {s} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {m['macro_recall']:.4f} | "
+            f"{m['ece']:.4f} | {m['brier']:.4f} | {m['nll']:.4f} |"
+        )
+    return lines
+
+
 def markdown_summary(report: dict[str, Any]) -> str:
     lines = ["# affectlens evaluation report", "", f"Model: {report['model']}", ""]
     for res in report["sentiment"]:
         lines += [f"## Sentiment: {res['dataset']} (n={res['n']})", ""]
-        if res["polarity_only"]:
-            lines += ["| system | polarity accuracy | macro-F1 | ECE (neg vs pos) |", "|---|---:|---:|---:|"]
-            for s, m in res["systems"].items():
-                lines.append(f"| {s} | {m['polarity_accuracy']:.4f} | {m['macro_f1']:.4f} | {m['ece_binary']:.4f} |")
-        else:
-            lines += [
-                "| system | accuracy | macro-F1 | macro recall | ECE | Brier | NLL |",
-                "|---|---:|---:|---:|---:|---:|---:|",
-            ]
-            for s, m in res["systems"].items():
-                lines.append(
-                    f"| {s} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {m['macro_recall']:.4f} | "
-                    f"{m['ece']:.4f} | {m['brier']:.4f} | {m['nll']:.4f} |"
-                )
+        lines += _system_table(res["systems"], res["polarity_only"])
         if "hybrid_minus_neural" in res:
             lines += _difference_lines(res["hybrid_minus_neural"], "")
         for slice_name, title in SLICE_TITLES.items():
             if f"slice_{slice_name}" not in res:
                 continue
             sl = res[f"slice_{slice_name}"]
-            lines += [
-                "",
-                f"Slice with {title} (n={sl['n']}):",
-                "",
-                "| system | accuracy | macro-F1 | macro recall | ECE |",
-                "|---|---:|---:|---:|---:|",
-            ]
-            for s, m in sl["systems"].items():
-                lines.append(
-                    f"| {s} | {m['accuracy']:.4f} | {m['macro_f1']:.4f} | {m['macro_recall']:.4f} | {m['ece']:.4f} |"
-                )
+            lines += ["", f"Slice with {title} (n={sl['n']}):", ""]
+            lines += _system_table(sl["systems"], res["polarity_only"], slice_only=True)
             lines += _difference_lines(sl["hybrid_minus_neural"], " on the slice")
         lines.append("")
     if report.get("emotions"):
