@@ -395,7 +395,7 @@ class Calibration:
     def check_heads(self, has_irony: bool, model_dir: Path | str) -> None:
         """Refuse a calibration fitted for other heads than the network's (e.g. copied from another model)."""
         uses_irony = (
-            any(n == IRONY_FEATURE or n.startswith("irony*") for n in self.feature_names)
+            any(n == IRONY_FEATURE or n.startswith(("irony*", "ironic*")) for n in self.feature_names)
             or self.irony_temperature is not None
         )
         if uses_irony and not has_irony:

@@ -62,7 +62,8 @@ FEATURE_VERSION = "8"
 # neutral, not one whose words are polar) and reads "warm-hearted" as VADER's "warmhearted": older calibrations read
 # the columns they list.
 # Version 8 appends ``irony_emoji`` and ``plain_idiom`` (the evidence gates ``emoji_irony``, ``emoji_words`` and
-# ``idiom``); the other columns keep their values.
+# ``idiom``) and gives an answer of leads only ("Was it rude? Definitely.") no valence; older calibrations read the
+# columns they list.
 COMPATIBLE_VERSIONS = ("4", "5", "6", "7", "8")
 
 FEATURE_NAMES: tuple[str, ...] = (

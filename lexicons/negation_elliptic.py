@@ -190,6 +190,9 @@ def answer_cues(text: str, tokens: list[Token], words: list[str]) -> list[int]:
 
 
 _AFFIRMATIONS = frozenset({"yes", "yeah", "yep", "yup"})
+# An answer made of these alone is a yes that praises nothing ("Definitely.", "Of course!"); "sadly" is the writer's
+# own feeling ("Is it raining again? Sadly.") and keeps its valence.
+_YES_LEADS = (_ANSWER_LEAD - {"sadly"}) | _AFFIRMATIONS
 
 
 def answer_words(text: str, tokens: list[Token], words: list[str], answers: list[int]) -> set[int]:
@@ -205,7 +208,7 @@ def answer_words(text: str, tokens: list[Token], words: list[str], answers: list
         if words[first].rstrip(".!,") in _AFFIRMATIONS:
             out.add(first)
         sentence = _sentence_words(tokens, first)
-        if all(words[j].rstrip(".!,") in _ANSWER_LEAD | _AFFIRMATIONS for j in sentence):
+        if all(words[j].rstrip(".!,") in _YES_LEADS for j in sentence):
             out.update(sentence)  # "Was it dull? Definitely.": a yes, however strong, praises nothing
     for k in answers:
         j = k - 1

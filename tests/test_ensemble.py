@@ -364,3 +364,21 @@ def test_a_two_stage_stacker_round_trips_and_an_old_one_loads_as_one_stage() -> 
     loaded = SentimentStacker.from_dict(data)
     assert loaded.evidence_alpha is None
     assert np.allclose(loaded.predict_proba(logits, features), one.predict_proba(logits, features), atol=1e-6)
+
+
+def test_a_calibration_that_reads_the_irony_head_is_refused_for_a_network_without_it(tmp_path: Path) -> None:
+    from affectlens.lexicons.features import FEATURE_VERSION
+
+    from affectlens.errors import ConfigError
+
+    rng = np.random.default_rng(1)
+    logits, features, y = rng.normal(size=(120, 3)), rng.normal(size=(120, 1)), rng.integers(0, 3, 120)
+    emotions = EmotionCalibrator().fit(rng.normal(size=(120, 28)), (rng.random((120, 28)) > 0.8).astype(int))
+    for name in ("ironic*lexicon_negative", "irony*network_neutral", "vader_compound"):
+        cal = Calibration(FEATURE_VERSION, (name,), 1.0, SentimentStacker().fit(logits, features, y), emotions, {})
+        cal.check_heads(True, tmp_path)
+        if name == "vader_compound":
+            cal.check_heads(False, tmp_path)  # reads no head: fine for any network
+        else:
+            with pytest.raises(ConfigError, match="irony head"):
+                cal.check_heads(False, tmp_path)

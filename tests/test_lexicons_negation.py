@@ -494,6 +494,7 @@ def test_a_no_answer_negates_the_question_before_it(
         ("Was the waiter rude? Definitely.", -1),  # an answer of leads only is a yes: it praises nothing
         ("Did the new chef change the menu? Absolutely!", 0),
         ("Definitely. It was fun.", +1),  # no question before it: "definitely" keeps its valence
+        ("Is it raining again? Sadly.", -1),  # "sadly" is the writer's feeling, not a bare yes
         ("Yes, I hated it.", -1),  # no question before it: a plain "yes" keeps VADER's valence (outweighed here)
     ],
 )
