@@ -142,6 +142,11 @@ def fit_calibration(
     emo_y = np.zeros((len(emo_rows), len(EMOTION_LABELS)), dtype=int)
     for i, r in enumerate(emo_rows):
         emo_y[i, list(r.emotions or ())] = 1
+    negation_alphas = {  # read only by a two-stage stacker
+        j: negation_evidence_alpha
+        for j, name in enumerate(names)
+        if negation_evidence_alpha is not None and name.split("*", 1)[0] in NEGATION_GATES
+    }
     stacker, cv_table = choose_stacker(
         sent_logits,
         features,
@@ -154,13 +159,7 @@ def fit_calibration(
         evidence_columns=[j for j, name in enumerate(names) if name in EVIDENCE_FEATURES],
         evidence_alpha=evidence_alpha,
         view_blocks=view_blocks(names),
-        evidence_column_alpha={
-            j: negation_evidence_alpha
-            for j, name in enumerate(names)
-            if name in EVIDENCE_FEATURES and name.split("*", 1)[0] in NEGATION_GATES
-        }
-        if negation_evidence_alpha is not None and evidence_alpha is not None
-        else None,
+        evidence_column_alpha=negation_alphas,
     )
     info: dict[str, Any] = {
         "fitted_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -175,7 +174,7 @@ def fit_calibration(
             "class_weight_power": stacker.class_weight_power,
             "domain_weight_power": domain_weight_power,
             "evidence_alpha": stacker.evidence_alpha if stacker.evidence_columns else None,
-            "negation_evidence_alpha": negation_evidence_alpha if stacker.evidence_column_alpha else None,
+            "negation_evidence_alpha": negation_evidence_alpha if stacker.evidence_alpha is not None else None,
         },
         # per candidate: domain-balanced CV score (macro metrics per 3-class source, polarity accuracy on
         # the polarity-only rows, averaged) and its standard error over the folds

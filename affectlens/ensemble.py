@@ -170,23 +170,27 @@ class SentimentStacker:
     def _two_stage(self) -> bool:
         return self.evidence_alpha is not None and bool(self.evidence_columns)
 
+    def _masks(self, n_features: int) -> tuple[np.ndarray, np.ndarray]:
+        """(evidence columns, ridge evidence columns: the evidence columns outside the view blocks) as masks."""
+        evidence = np.zeros(n_features, dtype=bool)
+        evidence[list(self.evidence_columns)] = True
+        ridge = evidence.copy()
+        for block in self.view_blocks:
+            ridge[list(block)] = False
+        return evidence, ridge
+
     def _ridge_alphas(self, n_features: int) -> np.ndarray:
         """The second stage's penalty per ridge evidence column (``_split`` order)."""
         assert self.evidence_alpha is not None
-        in_blocks = {j for block in self.view_blocks for j in block}
-        ridge = [j for j in range(n_features) if j in set(self.evidence_columns) and j not in in_blocks]
-        return np.array([self.evidence_column_alpha.get(j, self.evidence_alpha) for j in ridge])
+        ridge = np.flatnonzero(self._masks(n_features)[1])
+        return np.array([self.evidence_column_alpha.get(int(j), self.evidence_alpha) for j in ridge])
 
     def _split(self, lexicon_features: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[np.ndarray]]:
         """(base columns, ridge evidence columns, view blocks) of the lexicon features."""
         f = np.asarray(lexicon_features, dtype=float)
         if not self._two_stage:
             return f, f[:, :0], []
-        evidence = np.zeros(f.shape[1], dtype=bool)
-        evidence[list(self.evidence_columns)] = True
-        ridge = evidence.copy()
-        for block in self.view_blocks:
-            ridge[list(block)] = False
+        evidence, ridge = self._masks(f.shape[1])
         return f[:, ~evidence], f[:, ridge], [f[:, list(block)] for block in self.view_blocks]
 
     def fit(
