@@ -27,6 +27,7 @@ from affectlens.errors import ConfigError, MissingDependencyError, ModelNotFound
 from affectlens.input_forms import input_form
 from affectlens.labels import EMOTION_LABELS, NUM_OUTPUTS, NUM_OUTPUTS_WITH_IRONY, SENTIMENT_LABELS
 from affectlens.lexicons.identity_terms import neutralize
+from affectlens.lexicons.place_names import neutralize_places
 from affectlens.network_text import as_trained
 
 log = logging.getLogger("affectlens.neural")
@@ -57,6 +58,10 @@ class NeuralConfig:
     # so the network cannot treat "a gay nurse" and "a straight nurse" differently (LexiconConfig.identity_neutral
     # gives the same words no valence in the lexicons).
     identity_neutral: bool = True
+    # City names read as "the city" by the network (lexicons/place_names.py): a city says where, not how the writer
+    # feels, and the network's reading moved with the name. Off by default: the shipped calibration was fitted on the
+    # names as written (README, Behavioural suite, gives the figures with it on).
+    place_neutral: bool = False
 
     def __post_init__(self) -> None:
         if self.provider not in {"auto", "cpu", "cuda"}:
@@ -257,11 +262,13 @@ class NeuralModel:
 
     def encode(self, texts: Sequence[str]) -> list[Any]:
         """Token ids of the texts in the network's input form (e.g. emoji as words), handles and links as the
-        training data wrote them (``affectlens.network_text``), identity terms neutralized
-        (``NeuralConfig.identity_neutral``)."""
+        training data wrote them (``affectlens.network_text``), identity terms and city names neutralized
+        (``NeuralConfig.identity_neutral``, ``place_neutral``)."""
         forms = [as_trained(self.input_form(t)) for t in texts]
         if self.config.identity_neutral:
             forms = [neutralize(t) for t in forms]
+        if self.config.place_neutral:
+            forms = [neutralize_places(t) for t in forms]
         return list(self.tokenizer.encode_batch(forms))
 
     def logits(self, texts: Sequence[str], timings: dict[str, float] | None = None) -> np.ndarray:
