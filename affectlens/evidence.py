@@ -39,6 +39,10 @@ idiom               a non-negating idiom read in plain words ("nothing but prais
 focus               a clause decides the text (the turn of ``contrast.py``, else the writer's own view after
                     reported ones) and is not an elliptic negation
 affirmed            an active negation cue: the text has an affirmative counterpart (``lexicons/rephrase.py``)
+negation_ignored    the network reads the text as it reads its affirmative counterpart (the same polar label on
+                    both: it did not take the negation in) and the lexicon, which did, does not vote that label
+                    ("I cannot honestly say that I enjoyed it" reads positive; "wasn't, to be fair,
+                    condescending" negative), so the stacker can discount the network's reading there
 irony               P(ironic) from the network's irony head (models with the head only; fitted by calibrations
                     before version 8 of the lexicon features)
 ironic              P(ironic) where the irony head says ironic (P >= 0.5), else shut
@@ -64,12 +68,14 @@ from affectlens.labels import VADER_THRESHOLD
 VIEW_GATES: tuple[str, ...] = ("focus", "affirmed")  # one per view of affectlens.views
 GATES: tuple[str, ...] = (
     "full_negation", "elliptic_negation", "contrast", "emoji", "emoji_alone", "emoji_words", "emoji_irony", "idiom",
-    *VIEW_GATES, "irony", "ironic",
+    *VIEW_GATES, "negation_ignored", "irony", "ironic",
 )  # fmt: skip
+# Gates that read a view's logits although their terms are the whole text's: the view each needs.
+GATE_VIEWS: dict[str, str] = {"negation_ignored": "affirmed"}
 IRONY_GATES: tuple[str, ...] = ("irony", "ironic")  # read the network's irony head
 # Gates where a negation (or a cue that looks like one) decides; they open on few ordinary texts, and the stacker's
 # second stage penalises them less (``stacker_choice.STACKER_NEGATION_EVIDENCE_ALPHA``).
-NEGATION_GATES: tuple[str, ...] = ("full_negation", "elliptic_negation", "affirmed", "idiom")
+NEGATION_GATES: tuple[str, ...] = ("full_negation", "elliptic_negation", "affirmed", "idiom", "negation_ignored")
 # Gates still computed for the calibrations that list them, but not fitted anew: ``emoji`` opened for every polar
 # emoji, and its vote, fitted on ironic emoji, overrode the praise next to a crying face (Reddit emoji texts:
 # hybrid macro-F1 0.43 vs the network's 0.56).
@@ -123,10 +129,11 @@ def gate_values(
     lexicon: Mapping[str, np.ndarray],
     irony_logit: np.ndarray | None,
     views: Mapping[str, np.ndarray] | None = None,
+    sentiment_logits: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
-    """Each gate per row, from the lexicon feature columns (by name), the irony logit (None: no head) and the views'
+    """Each gate per row, from the lexicon feature columns (by name), the irony logit (None: no head), the views'
     sentiment logits (``affectlens.views``; NaN rows: the text has no such view; a view not given: its gate stays
-    shut)."""
+    shut) and the network's sentiment logits on the text (None: ``negation_ignored`` stays shut)."""
     n = len(lexicon["elliptic_negations"])
     views = views or {}
     gates = {
@@ -144,6 +151,13 @@ def gate_values(
     for view in VIEW_GATES:
         gates[view] = ~np.isnan(views[view]).any(axis=1) if view in views else np.zeros(n, dtype=bool)
     gates["focus"] &= ~gates["elliptic_negation"]  # "..., but it wasn't": the clause alone means nothing
+    gates["negation_ignored"] = np.zeros(n, dtype=bool)
+    if sentiment_logits is not None and "affirmed" in views:
+        said = np.argmax(np.asarray(sentiment_logits, dtype=float), axis=1)
+        affirmed = np.argmax(np.nan_to_num(np.asarray(views["affirmed"], dtype=float), nan=0.0), axis=1)
+        polar = np.where(said == _LABELS.index("positive"), 1.0, np.where(said == _LABELS.index("negative"), -1.0, 0.0))
+        lexicon_disagrees = _vote(lexicon, "negation_ignored") != polar
+        gates["negation_ignored"] = gates["affirmed"] & (said == affirmed) & (polar != 0) & lexicon_disagrees
     out = {name: value.astype(float) for name, value in gates.items()}
     if irony_logit is not None:
         out["irony"] = 1.0 / (1.0 + np.exp(-np.clip(np.asarray(irony_logit, dtype=float), -50, 50)))
@@ -164,10 +178,12 @@ def evidence_columns(
     if not wanted:
         return {}
     views = views or {}
-    missing = sorted({gate for gate in (n.split("*", 1)[0] for n in wanted) if gate in VIEW_GATES} - set(views))
+    asked = {n.split("*", 1)[0] for n in wanted}
+    read = {GATE_VIEWS.get(gate, gate) for gate in asked if gate in VIEW_GATES or gate in GATE_VIEWS}
+    missing = sorted(read - set(views))
     if missing:
         raise ValueError(f"the {', '.join(missing)} evidence columns need that view's logits (affectlens.views)")
-    gates = gate_values(lexicon, irony_logit, views)
+    gates = gate_values(lexicon, irony_logit, views, sentiment_logits)
     z = np.asarray(sentiment_logits, dtype=float)
     z = z - z.mean(axis=1, keepdims=True)
     network = dict(zip(NETWORK_TERMS, z.T, strict=True))

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from affectlens.evidence import GATE_VIEWS
 from affectlens.labels import NUM_SENTIMENT
 
 VIEWS: tuple[str, ...] = ("focus", "affirmed")
@@ -44,6 +45,7 @@ def view_text(view: str, analysis: Any) -> str | None:
 def needed_views(feature_names: Sequence[str]) -> tuple[str, ...]:
     """The views a calibration's columns read (older calibrations: none, so no extra rows)."""
     gates = {name.split("*", 1)[0] for name in feature_names if "*" in name}
+    gates |= {GATE_VIEWS[g] for g in gates if g in GATE_VIEWS}
     return tuple(view for view in VIEWS if view in gates)
 
 

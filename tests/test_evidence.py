@@ -177,3 +177,30 @@ def test_a_column_with_a_weaker_penalty_of_its_own_moves_further_and_survives_a_
     np.testing.assert_allclose(
         again.decision_function(logits, features), model.decision_function(logits, features), atol=1e-5
     )
+
+
+def test_the_negation_ignored_gate_opens_where_the_network_reads_a_text_as_its_affirmed_counterpart() -> None:
+    from affectlens.evidence import evidence_columns
+    from affectlens.views import needed_views
+
+    texts = [
+        "I cannot say that I enjoyed the film.",
+        "The film was not boring.",
+        "We did not go.",
+        "The plot was not good and the acting was awful.",
+        "It was good.",
+    ]
+    _, columns = _columns(texts)
+    said = np.array([[0.0, 0.0, 3.0], [3.0, 0.0, 0.0], [2.0, 0.0, 0.0], [3.0, 0.0, 0.0], [0.0, 0.0, 3.0]])
+    affirmed = np.array([[0.0, 0.0, 2.0], [0.0, 0.0, 1.0], [0.0, 2.0, 0.0], [2.0, 0.0, 0.0], [np.nan] * 3])
+    gates = gate_values(columns, None, {"affirmed": affirmed}, said)
+    # 0: positive on both, the lexicon votes negative; 1: the network read the negation; 2: the counterpart is
+    # neutral; 3: negative on both, but so is the lexicon; 4: no negation (no counterpart)
+    assert gates["negation_ignored"].tolist() == [1, 0, 0, 0, 0]
+    assert gate_values(columns, None, {"affirmed": affirmed})["negation_ignored"].sum() == 0  # no text logits
+    name = "negation_ignored*network_positive"
+    assert needed_views([name]) == ("affirmed",)  # the gate reads the affirmed view although its terms do not
+    with pytest.raises(ValueError, match="affirmed"):
+        evidence_columns(columns, said, None, [name])
+    got = evidence_columns(columns, said, None, [name], {"affirmed": affirmed})[name]
+    assert got.tolist() == [2.0, 0.0, 0.0, 0.0, 0.0]  # the text's centred positive logit, where the gate is open
