@@ -70,8 +70,8 @@ GATES: tuple[str, ...] = (
     "full_negation", "elliptic_negation", "contrast", "emoji", "emoji_alone", "emoji_words", "emoji_irony", "idiom",
     *VIEW_GATES, "negation_ignored", "irony", "ironic",
 )  # fmt: skip
-# Gates that read a view's logits although their terms are the whole text's: the view each needs.
-GATE_VIEWS: dict[str, str] = {"negation_ignored": "affirmed"}
+# The view each gate reads (a view's own gate, and ``negation_ignored``, whose terms are the whole text's).
+GATE_VIEWS: dict[str, str] = {**{view: view for view in VIEW_GATES}, "negation_ignored": "affirmed"}
 IRONY_GATES: tuple[str, ...] = ("irony", "ironic")  # read the network's irony head
 # Gates where a negation (or a cue that looks like one) decides; they open on few ordinary texts, and the stacker's
 # second stage penalises them less (``stacker_choice.STACKER_NEGATION_EVIDENCE_ALPHA``).
@@ -155,7 +155,7 @@ def gate_values(
     if sentiment_logits is not None and "affirmed" in views:
         said = np.argmax(np.asarray(sentiment_logits, dtype=float), axis=1)
         affirmed = np.argmax(np.nan_to_num(np.asarray(views["affirmed"], dtype=float), nan=0.0), axis=1)
-        polar = np.where(said == _LABELS.index("positive"), 1.0, np.where(said == _LABELS.index("negative"), -1.0, 0.0))
+        polar = np.array([-1.0, 0.0, 1.0])[said]  # the sign of the label (_LABELS order)
         lexicon_disagrees = _vote(lexicon, "negation_ignored") != polar
         gates["negation_ignored"] = gates["affirmed"] & (said == affirmed) & (polar != 0) & lexicon_disagrees
     out = {name: value.astype(float) for name, value in gates.items()}
@@ -179,7 +179,7 @@ def evidence_columns(
         return {}
     views = views or {}
     asked = {n.split("*", 1)[0] for n in wanted}
-    read = {GATE_VIEWS.get(gate, gate) for gate in asked if gate in VIEW_GATES or gate in GATE_VIEWS}
+    read = {GATE_VIEWS[gate] for gate in asked if gate in GATE_VIEWS}
     missing = sorted(read - set(views))
     if missing:
         raise ValueError(f"the {', '.join(missing)} evidence columns need that view's logits (affectlens.views)")

@@ -44,9 +44,8 @@ def view_text(view: str, analysis: Any) -> str | None:
 
 def needed_views(feature_names: Sequence[str]) -> tuple[str, ...]:
     """The views a calibration's columns read (older calibrations: none, so no extra rows)."""
-    gates = {name.split("*", 1)[0] for name in feature_names if "*" in name}
-    gates |= {GATE_VIEWS[g] for g in gates if g in GATE_VIEWS}
-    return tuple(view for view in VIEWS if view in gates)
+    read = {GATE_VIEWS.get(name.split("*", 1)[0]) for name in feature_names if "*" in name}
+    return tuple(view for view in VIEWS if view in read)
 
 
 def with_views(
