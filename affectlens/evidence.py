@@ -43,6 +43,12 @@ negation_ignored    the network reads the text as it reads its affirmative count
                     both: it did not take the negation in) and the lexicon, which did, does not vote that label
                     ("I cannot honestly say that I enjoyed it" reads positive; "wasn't, to be fair,
                     condescending" negative), so the stacker can discount the network's reading there
+negated_fact        the network reads a negated text as polar, its affirmative counterpart as neutral, and the
+                    lexicon finds nothing polar: the negation alone moved the network ("Her tutor isn't working
+                    this Thursday" reads negative), a negated fact stays a fact
+answered            a yes/no question and its answer (``rephrase.answered_question``): the network's reading of the
+                    whole exchange ("Was it careless? No, not at all." reads negative) can be discounted where the
+                    claim's view decides
 irony               P(ironic) from the network's irony head (models with the head only; fitted by calibrations
                     before version 8 of the lexicon features)
 ironic              P(ironic) where the irony head says ironic (P >= 0.5), else shut
@@ -68,14 +74,19 @@ from affectlens.labels import VADER_THRESHOLD
 VIEW_GATES: tuple[str, ...] = ("focus", "affirmed")  # one per view of affectlens.views
 GATES: tuple[str, ...] = (
     "full_negation", "elliptic_negation", "contrast", "emoji", "emoji_alone", "emoji_words", "emoji_irony", "idiom",
-    *VIEW_GATES, "negation_ignored", "irony", "ironic",
+    *VIEW_GATES, "negation_ignored", "negated_fact", "answered", "irony", "ironic",
 )  # fmt: skip
-# The view each gate reads (a view's own gate, and ``negation_ignored``, whose terms are the whole text's).
-GATE_VIEWS: dict[str, str] = {**{view: view for view in VIEW_GATES}, "negation_ignored": "affirmed"}
+# The view each gate reads (a view's own gate, and the gates that compare the text's reading with a view's; their
+# terms are the whole text's).
+GATE_VIEWS: dict[str, str] = {
+    **{view: view for view in VIEW_GATES}, "negation_ignored": "affirmed", "negated_fact": "affirmed",
+}  # fmt: skip
 IRONY_GATES: tuple[str, ...] = ("irony", "ironic")  # read the network's irony head
-# Gates where a negation (or a cue that looks like one) decides; they open on few ordinary texts, and the stacker's
-# second stage penalises them less (``stacker_choice.STACKER_NEGATION_EVIDENCE_ALPHA``).
-NEGATION_GATES: tuple[str, ...] = ("full_negation", "elliptic_negation", "affirmed", "idiom", "negation_ignored")
+# Gates where a negation (or a cue that looks like one, or a yes/no answer) decides; they open on few ordinary texts,
+# and the stacker's second stage penalises them less (``stacker_choice.STACKER_NEGATION_EVIDENCE_ALPHA``).
+NEGATION_GATES: tuple[str, ...] = (
+    "full_negation", "elliptic_negation", "affirmed", "idiom", "negation_ignored", "negated_fact", "answered",
+)  # fmt: skip
 # Gates still computed for the calibrations that list them, but not fitted anew: ``emoji`` opened for every polar
 # emoji, and its vote, fitted on ironic emoji, overrode the praise next to a crying face (Reddit emoji texts:
 # hybrid macro-F1 0.43 vs the network's 0.56).
@@ -98,7 +109,7 @@ EVIDENCE_FEATURES: tuple[str, ...] = tuple(f"{gate}*{term}" for gate in GATES fo
 LEXICON_GATES = tuple(g for g in GATES if g not in IRONY_GATES)  # the gates a model without the irony head can use
 # Lexicon features only the gates read: a new calibration does not fit them as columns of the first stage (they
 # matter where their gate is open, and there the gate's own columns carry them).
-GATE_ONLY_FEATURES: tuple[str, ...] = ("irony_emoji", "plain_idiom")
+GATE_ONLY_FEATURES: tuple[str, ...] = ("irony_emoji", "plain_idiom", "answered_question")
 
 
 def evidence_names(has_irony: bool) -> tuple[str, ...]:
@@ -151,13 +162,16 @@ def gate_values(
     for view in VIEW_GATES:
         gates[view] = ~np.isnan(views[view]).any(axis=1) if view in views else np.zeros(n, dtype=bool)
     gates["focus"] &= ~gates["elliptic_negation"]  # "..., but it wasn't": the clause alone means nothing
-    gates["negation_ignored"] = np.zeros(n, dtype=bool)
+    gates["answered"] = lexicon["answered_question"] >= 1
+    gates["negation_ignored"] = gates["negated_fact"] = np.zeros(n, dtype=bool)
     if sentiment_logits is not None and "affirmed" in views:
         said = np.argmax(np.asarray(sentiment_logits, dtype=float), axis=1)
         affirmed = np.argmax(np.nan_to_num(np.asarray(views["affirmed"], dtype=float), nan=0.0), axis=1)
         polar = np.array([-1.0, 0.0, 1.0])[said]  # the sign of the label (_LABELS order)
-        lexicon_disagrees = _vote(lexicon, "negation_ignored") != polar
-        gates["negation_ignored"] = gates["affirmed"] & (said == affirmed) & (polar != 0) & lexicon_disagrees
+        lexicon_vote = _vote(lexicon, "negation_ignored")
+        gates["negation_ignored"] = gates["affirmed"] & (said == affirmed) & (polar != 0) & (lexicon_vote != polar)
+        neutral_affirmed = affirmed == _LABELS.index("neutral")
+        gates["negated_fact"] = gates["affirmed"] & neutral_affirmed & (polar != 0) & (lexicon_vote == 0)
     out = {name: value.astype(float) for name, value in gates.items()}
     if irony_logit is not None:
         out["irony"] = 1.0 / (1.0 + np.exp(-np.clip(np.asarray(irony_logit, dtype=float), -50, 50)))

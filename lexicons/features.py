@@ -25,6 +25,7 @@ post_contrast_valence       sum of the valences after the text's turn (``contras
 word_compound               VADER compound of the words alone, emoji left out (-1..1)          (version 7)
 irony_emoji                 number of emoji that mark irony (``emoji.IRONY_EMOJI``: 🙄 😒 👎 ...)  (version 8)
 plain_idiom                 1 if a non-negating idiom was put in plain words (``rephrase.py``)  (version 8)
+answered_question           1 if the text ends in a yes/no question and its answer (``rephrase.py``) (version 9)
 =========================== ===============================================================
 
 Version 2 appended three names and changed the negation rules behind the first twenty (their values move on
@@ -49,7 +50,7 @@ if TYPE_CHECKING:
 
 __all__ = ["COMPATIBLE_VERSIONS", "FEATURE_NAMES", "FEATURE_VERSION", "build_features"]
 
-FEATURE_VERSION = "8"
+FEATURE_VERSION = "9"
 # Calibrations fitted on these versions are accepted (their columns are read by name). Version 2 changed the
 # negation rules (scope across complement clauses, elliptic negation, "far from", ...), so the values of the
 # version-1 features moved too: a version-1 calibration must be refitted.
@@ -64,7 +65,10 @@ FEATURE_VERSION = "8"
 # Version 8 appends ``irony_emoji`` and ``plain_idiom`` (the evidence gates ``emoji_irony``, ``emoji_words`` and
 # ``idiom``) and gives an answer of leads only ("Was it rude? Definitely.") no valence; older calibrations read the
 # columns they list.
-COMPATIBLE_VERSIONS = ("4", "5", "6", "7", "8")
+# Version 9 appends ``answered_question`` (the evidence gate ``answered``); answers such as "In a heartbeat." or
+# "No doubt." say yes and an endorsement question's claim says so ("Gladly, we go back"), which moves the views,
+# not the lexicon columns: older calibrations read the columns they list.
+COMPATIBLE_VERSIONS = ("4", "5", "6", "7", "8", "9")
 
 FEATURE_NAMES: tuple[str, ...] = (
     "vader_neg",
@@ -84,6 +88,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "word_compound",
     "irony_emoji",
     "plain_idiom",
+    "answered_question",
 )
 
 
@@ -102,6 +107,7 @@ def build_features(
     word_compound: float = 0.0,
     irony_emoji: int = 0,
     plain_idiom: bool = False,
+    answered_question: bool = False,
 ) -> np.ndarray:
     """The feature vector in ``FEATURE_NAMES`` order."""
     import numpy as np
@@ -124,5 +130,6 @@ def build_features(
         word_compound,
         float(irony_emoji),
         float(plain_idiom),
+        float(answered_question),
     ]
     return np.asarray(values, dtype=np.float32)

@@ -277,6 +277,7 @@ class LexiconPipeline:
                 word_compound=normalize(sum(v for v, m in zip(vals, matches, strict=True) if m is None)),
                 irony_emoji=doc.emoji.irony_count if doc.emoji is not None else 0,
                 plain_idiom=plain is not None,
+                answered_question=claim is not None,
             ),
             focus=claim if claim is not None and not denied else _focus(doc),
             affirmed=claim if denied else affirmed_text(doc.text, tokens, neg.cues) if neg.cues else None,

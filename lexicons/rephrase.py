@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from itertools import pairwise
 
 from .base import Token
 from .negation import COMPARATIVES, INTENSIFIABLE, INTENSIFIERS, is_cue
@@ -165,20 +166,50 @@ _AUXILIARIES = frozenset(
 _NO_ANSWERS = frozenset({"no", "nope", "nah", "not", "never"})
 _ANSWER_LEADS = frozenset({"definitely", "certainly", "absolutely", "probably", "honestly", "sadly", "of", "course"})
 _YES_ANSWERS = frozenset(
-    {"yes", "yeah", "yep", "yup", "sure", "very", "always", "totally", "indeed", "completely", "extremely", "really"}
+    {"yes", "yeah", "yep", "yup", "sure", "very", "always", "totally", "indeed", "completely", "extremely", "really",
+     "gladly", "happily", "undoubtedly"}
 )  # fmt: skip
+# Idioms that answer yes: checked before the words, since "no doubt" and "no question" start like a no.
+_YES_IDIOMS: tuple[tuple[str, ...], ...] = (
+    ("in", "a", "heartbeat"), ("any", "day"), ("without", "a", "doubt"), ("without", "hesitation"), ("no", "doubt"),
+    ("no", "question"), ("you", "bet"), ("for", "sure"), ("hell", "yes"), ("every", "time"), ("by", "all", "means"),
+)  # fmt: skip
+# A question about going back, recommending or doing it again asks for the writer's endorsement: its claim ("we go
+# back to the spa") states an intention, which reads neutral; the endorsement it means is said in words ("Gladly,
+# ..."), so a yes asserts praise and a no denies it. "return" only where it means going back ("return to/there"),
+# and only a person asks for an endorsement ("Would you buy it again?"; "Did it break again?" asks for none).
+_ENDORSING_VERBS = frozenset({"recommend", "revisit", "rebook"})
+_ENDORSING_PAIRS = frozenset(
+    {("go", "back"), ("come", "back"), ("return", "to"), ("return", "there"), ("return", "here")}
+)
+_AGAIN = "again"
+_ENDORSEMENT = "Gladly, "
+_ENDORSERS = frozenset({"i", "we", "you", "they", "anyone", "anybody", "people", "one"})
 _QUESTION_MARK = re.compile(r"\?(?=\s|$)")  # a question's end, not the "?" of a link
 _MAX_ANSWER_WORDS = 6
+
+
+def _starts_with_idiom(words: list[str]) -> bool:
+    return any(tuple(words[: len(idiom)]) == idiom for idiom in _YES_IDIOMS)
+
+
+def _asks_endorsement(words: list[str]) -> bool:
+    """``words``: the question's, its auxiliary first and its subject next."""
+    pairs = set(pairwise(words))
+    asks = _AGAIN in words or bool(_ENDORSING_VERBS.intersection(words)) or bool(_ENDORSING_PAIRS & pairs)
+    return asks and words[1] in _ENDORSERS
 
 
 def answered_question(text: str, tokens: Sequence[Token]) -> tuple[str, bool] | None:
     """A yes/no question with a short answer after it, as ``(the question as a statement, answered no)``; else None.
 
     "Was the hotel clean? Not really." gives ``("The hotel clean.", True)``: the auxiliary that opens the question
-    goes, its words stay in order (a network reads "the hotel clean" as a claim). The answer is "no" when its first
-    word, after a lead such as "definitely", is no/nope/nah/not/never or the answer holds a negation ("I don't think
-    so", "Hardly"); it is "yes" when that word is yes/very/always ... or the answer is only leads ("Definitely.");
-    any other answer ("In a heartbeat.", "Meh.") gives no claim."""
+    goes, its words stay in order (a network reads "the hotel clean" as a claim). The answer is "yes" when it opens
+    with an idiom of assent ("In a heartbeat.", "No doubt."); it is "no" when its first word, after a lead such as
+    "definitely", is no/nope/nah/not/never or the answer holds a negation ("I don't think so", "Hardly"); it is
+    "yes" when that word is yes/very/always ... or the answer is only leads ("Definitely."); any other answer
+    ("Meh.") gives no claim. A question asking for an endorsement ("Would we go back to the spa?", "Would you buy
+    it again?") states it: ``"Gladly, we go back to the spa."``."""
     marks = [m.start() for m in _QUESTION_MARK.finditer(text)]
     mark = marks[-1] if marks else -1
     answer = [t for t in tokens if t.start > mark]
@@ -191,8 +222,11 @@ def answered_question(text: str, tokens: Sequence[Token]) -> tuple[str, bool] | 
     if len(question) < 3 or question[0].lower not in _AUXILIARIES:
         return None
     first = next((w for w in words if w not in _ANSWER_LEADS), None)
-    denied = first in _NO_ANSWERS or any(is_cue(w) for w in words) or "far" in words
-    if not denied and first is not None and first not in _YES_ANSWERS:
+    assent = _starts_with_idiom([w for w in words if w])
+    denied = not assent and (first in _NO_ANSWERS or any(is_cue(w) for w in words) or "far" in words)
+    if not assent and not denied and first is not None and first not in _YES_ANSWERS:
         return None
     statement = text[question[1].start : mark].strip()
+    if _asks_endorsement([t.lower.strip('.,;:!?"()') for t in question]):
+        statement = _ENDORSEMENT + (statement if question[1].text == "I" else statement[:1].lower() + statement[1:])
     return statement[:1].upper() + statement[1:] + ".", denied

@@ -204,3 +204,20 @@ def test_the_negation_ignored_gate_opens_where_the_network_reads_a_text_as_its_a
         evidence_columns(columns, said, None, [name])
     got = evidence_columns(columns, said, None, [name], {"affirmed": affirmed})[name]
     assert got.tolist() == [2.0, 0.0, 0.0, 0.0, 0.0]  # the text's centred positive logit, where the gate is open
+
+
+def test_the_negated_fact_gate_opens_where_only_the_negation_made_the_network_read_a_fact_as_polar() -> None:
+    texts = ["Her tutor isn't working this Thursday.", "The film was not good.", "We did not go.", "We went."]
+    _, columns = _columns(texts)
+    said = np.array([[3.0, 0.0, 0.0], [3.0, 0.0, 0.0], [0.0, 2.0, 0.0], [3.0, 0.0, 0.0]])
+    affirmed = np.array([[0.0, 2.0, 0.0], [0.0, 2.0, 0.0], [0.0, 2.0, 0.0], [np.nan] * 3])
+    gates = gate_values(columns, None, {"affirmed": affirmed}, said)
+    # 0: a negated fact read negative; 1: the lexicon finds "not good" polar; 2: the network reads it neutral;
+    # 3: no negation (no counterpart)
+    assert gates["negated_fact"].tolist() == [1, 0, 0, 0]
+
+
+def test_the_answered_gate_opens_on_a_yes_no_question_with_its_answer_only() -> None:
+    texts = ["Was our tutor careless? No, not at all.", "Would we go back? In a heartbeat.", "Was it any good?"]
+    _, columns = _columns(texts)
+    assert gate_values(columns, None)["answered"].tolist() == [1, 1, 0]

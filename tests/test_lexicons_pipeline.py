@@ -272,7 +272,7 @@ def test_nrc_missing_data_file(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_feature_vector(pipe: LexiconPipeline) -> None:
     assert isinstance(FEATURE_VERSION, str) and FEATURE_VERSION
-    assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES) == 26
+    assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES) == 27
     assert FEATURE_NAMES[:4] == ("vader_neg", "vader_neu", "vader_pos", "vader_compound")
     assert all(f"nrc_{c}" in FEATURE_NAMES for c in NRC_CATEGORIES)
     a = pipe.analyze("I don't think it's good 👎🏽 😡")
@@ -292,6 +292,9 @@ def test_feature_vector(pipe: LexiconPipeline) -> None:
     assert (f["irony_emoji"], f["plain_idiom"]) == (1.0, 0.0)  # the thumbs-down marks the words; the 😡 does not
     m = dict(zip(FEATURE_NAMES, pipe.analyze("No doubt a great fix 🙄 🤦🏽‍♀️").features.tolist(), strict=True))
     assert (m["irony_emoji"], m["plain_idiom"]) == (2.0, 1.0)  # a ZWJ sequence counts by its first component
+    assert (f["answered_question"], m["answered_question"]) == (0.0, 0.0)
+    q = dict(zip(FEATURE_NAMES, pipe.analyze("Was the room quiet? Not really.").features.tolist(), strict=True))
+    assert q["answered_question"] == 1.0
     g = dict(
         zip(FEATURE_NAMES, pipe.analyze("I expected it to be awful, but it wasn't").features.tolist(), strict=True)
     )

@@ -40,7 +40,13 @@ def test_the_deciding_clause_is_the_turn_or_the_writers_own_view(lexicon: Lexico
         ("Was the hotel clean? Definitely.", "focus", "The hotel clean."),  # a yes asserts the claim
         ("Did the staff seem friendly? Yes, always.", "focus", "The staff seem friendly."),
         ("We stayed two nights. Was the room quiet? Not really.", "affirmed", "The room quiet."),  # a no denies it
-        ("Would we go back? Never.", "affirmed", "We go back."),
+        ("Is it bright? No doubt.", "focus", "It bright."),  # an idiom of assent, though it starts like a no
+        # a question asking for an endorsement states it, so a yes praises and a no denies the praise
+        ("Would we go back? Never.", "affirmed", "Gladly, we go back."),
+        ("Would we go back to the spa? In a heartbeat.", "focus", "Gladly, we go back to the spa."),
+        ("Would you buy it again? Absolutely not.", "affirmed", "Gladly, you buy it again."),
+        ("Would I return it? Yes.", "focus", "I return it."),  # returning a product endorses nothing
+        ("Did it break again? Yes.", "focus", "It break again."),  # only a person endorses
     ],
 )
 def test_an_answered_question_gives_its_claim_to_the_view_the_answer_says(lexicon, text, view, claim) -> None:
