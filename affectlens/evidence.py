@@ -46,6 +46,11 @@ negation_ignored    the network reads the text as it reads its affirmative count
 negated_fact        the network reads a negated text as polar, its affirmative counterpart as neutral, and the
                     lexicon finds nothing polar: the negation alone moved the network ("Her tutor isn't working
                     this Thursday" reads negative), a negated fact stays a fact
+praise_frame        a short frame of praise opens a sentence about a situation without praise (``lexicons/sarcasm.py``:
+                    "Great, just great: the ferry left without us.") and the network reads the situation (the
+                    focus view) as negative: the stacker can weigh the praise's lexicon vote and the network's
+                    reading of the whole text there. Around any other situation the frame is sincere and the
+                    focus gate stays shut too
 answered            a yes/no question and its answer (``rephrase.answered_question``): the network's reading of the
                     whole exchange ("Was it careless? No, not at all." reads negative) can be discounted where the
                     claim's view decides
@@ -74,12 +79,13 @@ from affectlens.labels import VADER_THRESHOLD
 VIEW_GATES: tuple[str, ...] = ("focus", "affirmed")  # one per view of affectlens.views
 GATES: tuple[str, ...] = (
     "full_negation", "elliptic_negation", "contrast", "emoji", "emoji_alone", "emoji_words", "emoji_irony", "idiom",
-    *VIEW_GATES, "negation_ignored", "negated_fact", "answered", "irony", "ironic",
+    *VIEW_GATES, "negation_ignored", "negated_fact", "answered", "praise_frame", "irony", "ironic",
 )  # fmt: skip
 # The view each gate reads (a view's own gate, and the gates that compare the text's reading with a view's; their
 # terms are the whole text's).
 GATE_VIEWS: dict[str, str] = {
     **{view: view for view in VIEW_GATES}, "negation_ignored": "affirmed", "negated_fact": "affirmed",
+    "praise_frame": "focus",
 }  # fmt: skip
 IRONY_GATES: tuple[str, ...] = ("irony", "ironic")  # read the network's irony head
 # Gates where a negation (or a cue that looks like one, or a yes/no answer) decides; they open on few ordinary texts,
@@ -109,7 +115,7 @@ EVIDENCE_FEATURES: tuple[str, ...] = tuple(f"{gate}*{term}" for gate in GATES fo
 LEXICON_GATES = tuple(g for g in GATES if g not in IRONY_GATES)  # the gates a model without the irony head can use
 # Lexicon features only the gates read: a new calibration does not fit them as columns of the first stage (they
 # matter where their gate is open, and there the gate's own columns carry them).
-GATE_ONLY_FEATURES: tuple[str, ...] = ("irony_emoji", "plain_idiom", "answered_question")
+GATE_ONLY_FEATURES: tuple[str, ...] = ("irony_emoji", "plain_idiom", "answered_question", "praise_frame")
 
 
 def evidence_names(has_irony: bool) -> tuple[str, ...]:
@@ -163,6 +169,17 @@ def gate_values(
         gates[view] = ~np.isnan(views[view]).any(axis=1) if view in views else np.zeros(n, dtype=bool)
     gates["focus"] &= ~gates["elliptic_negation"]  # "..., but it wasn't": the clause alone means nothing
     gates["answered"] = lexicon["answered_question"] >= 1
+    # A frame of praise around a situation the network reads as negative is sarcasm's shape; around any other
+    # situation it is sincere ("Cubs win! Walk-off home run in the 10th"), and there the frame changes nothing: its
+    # situation is no focus either.
+    frame = lexicon["praise_frame"] >= 1
+    situation_negative = np.zeros(n, dtype=bool)
+    if "focus" in views:
+        focus = np.asarray(views["focus"], dtype=float)
+        read = np.argmax(np.nan_to_num(focus), axis=1)
+        situation_negative = ~np.isnan(focus).any(axis=1) & (read == _LABELS.index("negative"))
+    gates["praise_frame"] = frame & situation_negative
+    gates["focus"] &= ~frame | situation_negative
     gates["negation_ignored"] = gates["negated_fact"] = np.zeros(n, dtype=bool)
     if sentiment_logits is not None and "affirmed" in views:
         said = np.argmax(np.asarray(sentiment_logits, dtype=float), axis=1)

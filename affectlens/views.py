@@ -5,7 +5,8 @@ lists. Each *view* is a text the lexicon derives from the input, for the network
 weighs the network's logits on it through a gate of the same name (``affectlens.evidence``):
 
 * ``focus``: the clause that decides (``LexiconAnalysis.focus``: after a contrastive "but", a concessive clause,
-  "used to ... now", the writer's own view after others'; or the claim a "yes" answers: "Was it clean? Very.").
+  "used to ... now", the writer's own view after others'; the claim a "yes" answers: "Was it clean? Very."; or the
+  situation a frame of praise frames: "Great, just great: the ferry left without us.", ``lexicons/sarcasm.py``).
   "I once enjoyed the tablet; nowadays I despise it" reads positive as a whole; "nowadays I despise it" reads
   negative.
 * ``affirmed``: what the text denies: its active negation cues in affirmative form, or the claim a "no" answers

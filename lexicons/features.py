@@ -26,6 +26,8 @@ word_compound               VADER compound of the words alone, emoji left out (-
 irony_emoji                 number of emoji that mark irony (``emoji.IRONY_EMOJI``: 🙄 😒 👎 ...)  (version 8)
 plain_idiom                 1 if a non-negating idiom was put in plain words (``rephrase.py``)  (version 8)
 answered_question           1 if the text ends in a yes/no question and its answer (``rephrase.py``) (version 9)
+praise_frame                1 if a frame of praise opens a sentence about a situation without praise (``sarcasm.py``)
+                            (version 10)
 =========================== ===============================================================
 
 Version 2 appended three names and changed the negation rules behind the first twenty (their values move on
@@ -50,7 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = ["COMPATIBLE_VERSIONS", "FEATURE_NAMES", "FEATURE_VERSION", "build_features"]
 
-FEATURE_VERSION = "9"
+FEATURE_VERSION = "10"
 # Calibrations fitted on these versions are accepted (their columns are read by name). Version 2 changed the
 # negation rules (scope across complement clauses, elliptic negation, "far from", ...), so the values of the
 # version-1 features moved too: a version-1 calibration must be refitted.
@@ -68,7 +70,8 @@ FEATURE_VERSION = "9"
 # Version 9 appends ``answered_question`` (the evidence gate ``answered``); answers such as "In a heartbeat." or
 # "No doubt." say yes and an endorsement question's claim says so ("Gladly, we go back"), which moves the views,
 # not the lexicon columns: older calibrations read the columns they list.
-COMPATIBLE_VERSIONS = ("4", "5", "6", "7", "8", "9")
+# Version 10 appends ``praise_frame`` (the evidence gate ``praise_frame``; the situation is the focus view).
+COMPATIBLE_VERSIONS = ("4", "5", "6", "7", "8", "9", "10")
 
 FEATURE_NAMES: tuple[str, ...] = (
     "vader_neg",
@@ -89,6 +92,7 @@ FEATURE_NAMES: tuple[str, ...] = (
     "irony_emoji",
     "plain_idiom",
     "answered_question",
+    "praise_frame",
 )
 
 
@@ -108,6 +112,7 @@ def build_features(
     irony_emoji: int = 0,
     plain_idiom: bool = False,
     answered_question: bool = False,
+    praise_frame: bool = False,
 ) -> np.ndarray:
     """The feature vector in ``FEATURE_NAMES`` order."""
     import numpy as np
@@ -131,5 +136,6 @@ def build_features(
         float(irony_emoji),
         float(plain_idiom),
         float(answered_question),
+        float(praise_frame),
     ]
     return np.asarray(values, dtype=np.float32)

@@ -18,6 +18,7 @@ from .identity_terms import identity_spans
 from .negation import NegationAnnotator, is_cue
 from .nrc import NRC_CATEGORIES, NrcAnnotator, nrc_data_path
 from .rephrase import affirmed_text, answered_question, plain_text
+from .sarcasm import praise_frame
 from .tokenize import tokenize
 from .vader import VaderAnnotator, load_valence_lexicon, normalize, read_closed_compounds
 
@@ -110,7 +111,8 @@ class LexiconAnalysis:
     emoji: dict[str, float]  # count, valence (mean table valence over emoji tokens; 0.0 if none)
     negation: dict[str, float]  # cues, negated_tokens, parsed (1.0 if the parser ran for this text)
     features: np.ndarray  # float32, FEATURE_NAMES order
-    focus: str | None = None  # the clause that decides (VaderEvidence.focus_index) or the claim a "yes" answers
+    focus: str | None = None  # the clause that decides (VaderEvidence.focus_index), the claim a "yes" answers, or
+    # the situation a frame of praise frames (sarcasm.py)
     affirmed: str | None = None  # what the text denies: its negation cues affirmative, or the claim a "no" answers
     plain: str | None = None  # the text with its non-negating idioms in plain words (rephrase.py); None: no idiom
 
@@ -251,6 +253,11 @@ class LexiconPipeline:
         n_words = doc.nrc.n_words if doc.nrc is not None else word_count(doc)
         claim, denied = answered_question(doc.text, tokens) or (None, False)
         plain = plain_text(doc.text, tokens, neg.cues)
+        focus = claim if claim is not None and not denied else _focus(doc)
+        situation = praise_frame(doc.text, tokens, vals) if focus is None and claim is None else None
+        if situation is not None:
+            first, last = situation
+            focus = doc.text[tokens[first].start : tokens[last - 1].end]
         return LexiconAnalysis(
             tokens=out,
             vader=vader_scores,
@@ -278,8 +285,9 @@ class LexiconPipeline:
                 irony_emoji=doc.emoji.irony_count if doc.emoji is not None else 0,
                 plain_idiom=plain is not None,
                 answered_question=claim is not None,
+                praise_frame=situation is not None,
             ),
-            focus=claim if claim is not None and not denied else _focus(doc),
+            focus=focus,
             affirmed=claim if denied else affirmed_text(doc.text, tokens, neg.cues) if neg.cues else None,
             plain=plain,
         )

@@ -100,6 +100,14 @@ def write_tiny_data(root: Path, repeat: int = 3) -> Path:
 
 
 @pytest.fixture(scope="session")
+def lexicon() -> Any:
+    """The default lexicon pipeline (spaCy parser included), shared by the tests of the lexicon's views."""
+    from affectlens.lexicons import LexiconPipeline
+
+    return LexiconPipeline()
+
+
+@pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return write_tiny_data(tmp_path_factory.mktemp("data"))
 

@@ -272,7 +272,7 @@ def test_nrc_missing_data_file(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_feature_vector(pipe: LexiconPipeline) -> None:
     assert isinstance(FEATURE_VERSION, str) and FEATURE_VERSION
-    assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES) == 27
+    assert len(set(FEATURE_NAMES)) == len(FEATURE_NAMES) == 28
     assert FEATURE_NAMES[:4] == ("vader_neg", "vader_neu", "vader_pos", "vader_compound")
     assert all(f"nrc_{c}" in FEATURE_NAMES for c in NRC_CATEGORIES)
     a = pipe.analyze("I don't think it's good 👎🏽 😡")

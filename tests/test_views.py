@@ -13,11 +13,6 @@ from affectlens.labels import IRONY_INDEX
 from affectlens.views import needed_views, split_views, view_logits, view_text, with_views
 
 
-@pytest.fixture(scope="module")
-def lexicon() -> LexiconPipeline:
-    return LexiconPipeline()
-
-
 @pytest.mark.parametrize(
     ("text", "clause"),
     [
