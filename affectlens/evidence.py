@@ -180,7 +180,8 @@ def gate_values(
         situation_negative = ~np.isnan(focus).any(axis=1) & (read == _LABELS.index("negative"))
     gates["praise_frame"] = frame & situation_negative
     gates["focus"] &= ~frame | situation_negative
-    gates["negation_ignored"] = gates["negated_fact"] = np.zeros(n, dtype=bool)
+    gates["negation_ignored"] = np.zeros(n, dtype=bool)
+    gates["negated_fact"] = np.zeros(n, dtype=bool)
     if sentiment_logits is not None and "affirmed" in views:
         said = np.argmax(np.asarray(sentiment_logits, dtype=float), axis=1)
         affirmed = np.argmax(np.nan_to_num(np.asarray(views["affirmed"], dtype=float), nan=0.0), axis=1)

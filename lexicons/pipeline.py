@@ -254,7 +254,7 @@ class LexiconPipeline:
         claim, denied = answered_question(doc.text, tokens) or (None, False)
         plain = plain_text(doc.text, tokens, neg.cues)
         focus = claim if claim is not None and not denied else _focus(doc)
-        situation = praise_frame(doc.text, tokens, vals) if focus is None and claim is None else None
+        situation = praise_frame(doc.text, tokens, vals) if focus is None else None
         if situation is not None:
             first, last = situation
             focus = doc.text[tokens[first].start : tokens[last - 1].end]

@@ -3,7 +3,7 @@
 "Great, just great: the ferry left without us." pairs praise with a situation that holds none; sarcasm most often
 takes this shape (positive sentiment next to a negative situation). ``praise_frame`` finds the shape without
 judging the situation: a short frame of praise (at most ``MAX_FRAME_WORDS`` words, a positive word and no negative
-one) that opens the text up to a comma, colon, semicolon or dash (each of its clauses praises or is a short
+one) that opens the text up to a comma, colon or semicolon (each of its clauses praises or is a short
 interjection), before a situation (the rest of its sentence) of at least ``MIN_SITUATION_WORDS`` words without a
 positive word or emoji ("Terrific, the printer jammed twice. Truly terrific.").
 Whether the situation is a mishap is the network's to read: the situation is the text's ``focus`` view
@@ -41,18 +41,16 @@ def praise_frame(text: str, tokens: Sequence[Token], valences: Sequence[float]) 
     n = len(tokens)
     if "?" in text:
         return None
-    start = clause = 0
+    start = clause = words = 0
     for k in range(n - 1):  # clause by clause: each praises, or is an interjection ("Yeah,", "universe:")
-        if _words(tokens[: k + 1]) > MAX_FRAME_WORDS:
-            break
-        if tokens[k].sent_end:  # a sentence of praise is an opinion ("You're good. They lost it."), no frame
+        words += tokens[k].kind == WORD
+        if words > MAX_FRAME_WORDS or tokens[k].sent_end:  # a sentence of praise is an opinion, no frame
             break
         if not tokens[k].clause_end:
             continue
         said = valences[clause : k + 1]
-        if any(v < 0 for v in said) or (_words(tokens[clause : k + 1]) > MAX_INTERJECTION_WORDS and not any(
-            v > 0 for v in said
-        )):  # fmt: skip
+        interjection = _words(tokens[clause : k + 1]) <= MAX_INTERJECTION_WORDS
+        if any(v < 0 for v in said) or not (interjection or any(v > 0 for v in said)):
             break
         clause = k + 1
         if _is_praise(valences[: k + 1]):
