@@ -88,6 +88,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             input_form=args.input_form,
             augment=args.augment,
             behaviour_fit=args.behaviour_fit,
+            surface_variants=args.surface_variants,
             oversample=dict(args.oversample),
             irony_loss_weight=args.irony_loss_weight,
         )
@@ -153,6 +154,9 @@ def _add_train(sub: Any) -> None:
         "--augment", action="store_true", help="counterfactual negation/contrast rows and identity-term swaps"
     )
     p.add_argument("--behaviour-fit", action="store_true", help="train on the fit half of the behavioural suite too")
+    p.add_argument(
+        "--surface-variants", action="store_true", help="label-keeping copies with a handle, a typo, another city"
+    )
     p.add_argument(
         "--oversample",
         type=_dataset_copies,

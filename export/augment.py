@@ -21,6 +21,12 @@ sentences the training sets already have:
   ``IDIOM_FRAMES``).
 * **Contrast** (``contrast_pairs``): two short polar sentences of opposite labels joined as "A, but B",
   "A. However, B" or "Although A, B": the label is the label of the clause the connective makes decisive.
+* **Surface variants** (``surface_variants``): copies that differ in what says nothing about feeling, labels
+  kept. A handle: tweets open with ``@user`` far more often than other texts, so the network read a leading
+  handle as a sign of its own (the behavioural suite's handle test); a share of the rows without one gets one,
+  a share of those with one loses it. A typo: two adjacent letters of one word swapped. A city: a row
+  naming one city (``lexicons/place_names.py``) is copied with other cities of ``data/places.txt``, never one of
+  the behavioural suite's check or calibration cities.
 
 Every generated row carries ``source="augment:<kind>:<original source>"``, so training reports count them.
 Deterministic for a seed; the parser is spaCy's ``en_core_web_sm`` (tok2vec + tagger + parser only).
@@ -31,7 +37,7 @@ from __future__ import annotations
 import random
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from affectlens.datasets import SENTIMENT_NAMES, LabeledText
@@ -68,6 +74,10 @@ class AugmentConfig:
     max_words: int = 25
     contraction_rate: float = 0.5  # "isn't" instead of "is not" in this share of negations
     identity_swaps_per_row: int = 2  # copies of a row that names a protected attribute, with other terms
+    # surface variants (``surface_variants``), labels kept
+    handle_share: float = 0.08  # rows given a leading "@user", or losing theirs where they open with one
+    typo_share: float = 0.05  # rows with two adjacent letters of one word swapped
+    place_swaps_per_row: int = 1  # copies of a row that names exactly one city, with another city
     seed: int = 13
 
 
@@ -288,6 +298,67 @@ def identity_swaps(rows: Sequence[LabeledText], cfg: AugmentConfig) -> list[Labe
                     source=f"augment:identity:{row.source}",
                 )
             )
+    return out
+
+
+HANDLE = "@user"  # how the network's tweets, and ``affectlens.network_text``, write every handle
+_LEADING_HANDLES = re.compile(r"^(?:@user\s+)+")
+_TYPO_WORD = re.compile(r"[A-Za-z]{4,}")
+
+
+def _handle_variant(text: str) -> str | None:
+    """``text`` without its leading handles, or with one where it has none (None: nothing would be left)."""
+    if _LEADING_HANDLES.match(text):
+        rest = _LEADING_HANDLES.sub("", text)
+        return rest if len(rest.split()) >= 2 else None
+    return f"{HANDLE} {text}"
+
+
+def _typo(text: str, rng: random.Random) -> str | None:
+    """``text`` with two adjacent letters of one word (4+ letters, not its first) swapped; None if none differ."""
+    words = list(_TYPO_WORD.finditer(text))
+    rng.shuffle(words)
+    for word in words:
+        spots = [i for i in range(1, len(word.group()) - 1) if word.group()[i] != word.group()[i + 1]]
+        if spots:
+            i = word.start() + rng.choice(spots)
+            return text[:i] + text[i + 1] + text[i] + text[i + 2 :]
+    return None
+
+
+def _swap_cities() -> tuple[str, ...]:
+    """Cities a swap may write: the names of ``data/places.txt`` written in ASCII, minus the behavioural suite's
+    check and calibration cities (only the fit half may shape training)."""
+    from affectlens.lexicons.place_names import load_places
+
+    from affectlens.behaviour.vocab import VOCAB
+
+    held = {city for half, words in VOCAB.items() if half != "fit" for city in words.get("city", ())}
+    return tuple(c for c in load_places() if c not in held and c.isascii())
+
+
+def surface_variants(rows: Sequence[LabeledText], cfg: AugmentConfig) -> list[LabeledText]:
+    """Label-keeping copies of ``rows`` that differ in a handle, a typo or a city (``cfg``'s shares)."""
+    from affectlens.lexicons.place_names import place_spans
+
+    rng = random.Random(cfg.seed + 3)
+    cities = _swap_cities()
+    out: list[LabeledText] = []
+
+    def add(row: LabeledText, text: str | None, kind: str) -> None:
+        if text is not None and text != row.text:
+            out.append(replace(row, text=text, source=f"augment:{kind}:{row.source}"))
+
+    for row in rows:
+        if rng.random() < cfg.handle_share:
+            add(row, _handle_variant(row.text), "handle")
+        if rng.random() < cfg.typo_share:
+            add(row, _typo(row.text, rng), "typo")
+        spans = place_spans(row.text)
+        if len(spans) == 1:
+            start, end = spans[0]
+            for city in rng.sample(cities, cfg.place_swaps_per_row):
+                add(row, row.text[:start] + city + row.text[end:], "place")
     return out
 
 

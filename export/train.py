@@ -105,6 +105,9 @@ class TrainConfig:
     augment_negation_share: float = 0.15
     augment_contrast_share: float = 0.05
     behaviour_fit: bool = False  # the fit half of the behavioural suite as training rows
+    # label-keeping copies with a handle added or removed, a typo, another city (not in `make model`: measured
+    # worse on 0.5.0's network, README "Tried and not shipped")
+    surface_variants: bool = False
     # Training rows of these datasets repeated (name -> copies, >= 1), e.g. a small domain the mix drowns out;
     # the hold-out and validation sets are unchanged.
     oversample: Mapping[str, int] = field(default_factory=dict)

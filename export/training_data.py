@@ -8,6 +8,9 @@ rows, each switched on by the training config:
 * ``augment``: counterfactual negation and contrast rows made from the training rows (``export/augment.py``),
   plus identity-term swaps for fairness; the same recipe applied to the hold-out rows goes into the hold-out as
   a domain of its own (``source="augment:..."``), so the ensemble is fitted where negation decides;
+* ``surface_variants``: copies of the training rows with a handle added or removed, a typo, another city
+  (``export/augment.surface_variants``), labels kept; training only (the hold-out measures the network as it
+  meets text);
 * ``behaviour_fit``: the *fit* half of our behavioural suite (``affectlens.behaviour``), single-label cases
   only; a third of its templates are held out whole for the ensemble, filled with the suite's calibration
   vocabulary; its *check* half is never trained on;
@@ -122,10 +125,15 @@ def load_training_data(cfg: Any) -> tuple[list[LabeledText], list[LabeledText], 
         fit, held = behaviour_rows(cfg.seed)
         train += fit
         holdout += held
+    variants: list[LabeledText] = []
+    if getattr(cfg, "surface_variants", False):
+        from affectlens.export.augment import AugmentConfig, surface_variants
+
+        variants = surface_variants(train, AugmentConfig(seed=cfg.seed))
     if getattr(cfg, "augment", False):
         from affectlens.export.augment import load_parser
 
         nlp = load_parser()
         train += augmented_rows(train, cfg, nlp)
         holdout += augmented_rows(holdout, cfg, nlp)
-    return train + repeated, holdout, validation
+    return train + variants + repeated, holdout, validation

@@ -21,7 +21,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 
-__all__ = ["NOT_PLACES", "PLACES_FILE", "PLACE_PHRASE", "load_places", "neutralize_places"]
+__all__ = ["NOT_PLACES", "PLACES_FILE", "PLACE_PHRASE", "load_places", "neutralize_places", "place_spans"]
 
 PLACE_PHRASE = "the city"
 PLACE_NOUN = "city"  # after a determiner ("the Dublin airport" -> "the city airport")
@@ -76,22 +76,24 @@ def _part_of_a_name(text: str, start: int) -> bool:
     return not (previous.group(1).lower() in STOP_WORDS and _opens_sentence(text, previous.start()))
 
 
+def place_spans(text: str) -> list[tuple[int, int]]:
+    """(start, end) of each city name (``data/places.txt``) in ``text`` that names a city on its own."""
+    if not any(c.isupper() for c in text):
+        return []
+    return [m.span() for m in _pattern().finditer(text) if not _part_of_a_name(text, m.start())]
+
+
 def neutralize_places(text: str) -> str:
     """``text`` with each city name (``data/places.txt``) as ``the city``; the same object when it has none."""
-    if not any(c.isupper() for c in text):
-        return text
     out: list[str] = []
     last = 0
-    for match in _pattern().finditer(text):
-        start = match.start()
-        if _part_of_a_name(text, start):
-            continue
+    for start, end in place_spans(text):
         if _DETERMINER.search(text, 0, start):
             phrase = PLACE_NOUN  # "a Delhi court" -> "a city court", not "a the city court"
         else:
             phrase = PLACE_PHRASE.capitalize() if _opens_sentence(text, start) else PLACE_PHRASE
         out += [text[last:start], phrase]
-        last = match.end()
+        last = end
     if not out:
         return text
     return "".join(out) + text[last:]

@@ -167,6 +167,40 @@ def test_identity_swaps_keep_the_label_and_skip_non_identity_uses() -> None:
     assert len([r for r in swapped if "deserve" in r.text]) == 3
 
 
+def test_surface_variants_keep_every_label_and_change_only_a_handle_a_typo_or_a_city() -> None:
+    from affectlens.export.augment import AugmentConfig, surface_variants
+
+    from affectlens.behaviour.vocab import VOCAB
+
+    rows = [
+        LabeledText("@user @user the concert was wonderful tonight", sentiment=2, source="tweeteval-sentiment"),
+        LabeledText("Shares fell sharply after the report", sentiment=0, source="financial-phrasebank"),
+        LabeledText("We moved to Lisbon last spring", sentiment=1, emotions=(27,), source="goemotions"),
+        LabeledText("Real Madrid won again", sentiment=2, source="tweeteval-sentiment"),
+    ]
+    every = AugmentConfig(handle_share=1.0, typo_share=1.0, place_swaps_per_row=3)
+    made = surface_variants(rows, every)
+    by_kind: dict[str, list[LabeledText]] = {}
+    for row in made:
+        by_kind.setdefault(row.source.split(":")[1], []).append(row)
+    handles = {r.text for r in by_kind["handle"]}
+    assert "the concert was wonderful tonight" in handles  # leading handles dropped
+    assert "@user Shares fell sharply after the report" in handles  # one added
+    for row in rows:
+        (typo,) = [r for r in surface_variants([row], every) if r.source.startswith("augment:typo:")]
+        diff = [i for i, (a, b) in enumerate(zip(row.text, typo.text, strict=True)) if a != b]
+        assert len(diff) == 2 and diff[1] == diff[0] + 1 and sorted(row.text) == sorted(typo.text)  # one swap
+    places = by_kind["place"]
+    held = set(VOCAB["check"]["city"]) | set(VOCAB["calibration"]["city"])
+    assert len(places) == 3
+    assert all(r.text.startswith("We moved to ") and r.text.endswith(" last spring") for r in places)
+    assert not any(city in r.text for r in places for city in held | {"Lisbon"})
+    assert {(r.sentiment, r.emotions) for r in places} == {(1, (27,))}  # every label of the row kept
+    assert not any("won again" in r.text for r in places)  # "Real Madrid": part of a longer name
+    assert surface_variants(rows, every) == made  # deterministic
+    assert not surface_variants(rows, AugmentConfig(handle_share=0.0, typo_share=0.0, place_swaps_per_row=0))
+
+
 def test_behaviour_fit_rows_are_single_label_and_from_the_fit_half_only() -> None:
     from affectlens.export.training_data import behaviour_rows
 
