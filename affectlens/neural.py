@@ -28,7 +28,7 @@ from affectlens.input_forms import input_form
 from affectlens.labels import EMOTION_LABELS, NUM_OUTPUTS, NUM_OUTPUTS_WITH_IRONY, SENTIMENT_LABELS
 from affectlens.lexicons.identity_terms import neutralize
 from affectlens.lexicons.place_names import neutralize_places
-from affectlens.network_text import as_trained
+from affectlens.network_text import as_trained, without_leading_handles
 
 log = logging.getLogger("affectlens.neural")
 
@@ -62,6 +62,10 @@ class NeuralConfig:
     # feels, and the network's reading moved with the name. Off by default: the shipped calibration was fitted on the
     # names as written (README, Behavioural suite, gives the figures with it on).
     place_neutral: bool = False
+    # A text that opens with handles is read with and without them and the two logit rows averaged
+    # (affectlens.network_text.without_leading_handles). Off by default: the shipped calibration was fitted on one
+    # reading (README, Behavioural suite, gives the figures of a calibration fitted with it on).
+    average_leading_handles: bool = False
 
     def __post_init__(self) -> None:
         if self.provider not in {"auto", "cpu", "cuda"}:
@@ -288,7 +292,8 @@ class NeuralModel:
     def forward(
         self, texts: Sequence[str], timings: dict[str, float] | None = None, with_embeddings: bool = False
     ) -> tuple[np.ndarray, np.ndarray | None]:
-        """``(logits, embeddings)`` of one pass; embeddings (n, hidden) only when asked (else None).
+        """``(logits, embeddings)`` of one pass; embeddings (n, hidden) only when asked (else None). A text that
+        opens with handles gets the mean of its logits with and without them (``average_leading_handles``).
 
         Embeddings need a graph with the ``sentence_embedding`` output (every export since 0.2.0's; an older
         folder: ``python -m affectlens.export.embedding_output MODEL_DIR``).
@@ -298,10 +303,14 @@ class NeuralModel:
                 f"{self.model_dir / self.onnx_file} has no {EMBEDDING_OUTPUT!r} output: add it with "
                 f"`python -m affectlens.export.embedding_output {self.model_dir}` (needs the train extra)"
             )
+        n = len(texts)
+        if not texts:
+            empty = np.zeros((0, 0), dtype=np.float32) if with_embeddings else None
+            return np.zeros((0, self.num_outputs), dtype=np.float32), empty
+        second = self._second_forms(texts)
+        texts = list(texts) + [form for _, form in second]
         out = np.zeros((len(texts), self.num_outputs), dtype=np.float32)
         embeddings: np.ndarray | None = None
-        if not texts:
-            return out, (np.zeros((0, 0), dtype=np.float32) if with_embeddings else None)
         t0 = time.perf_counter()
         encodings = self.encode(texts)
         t1 = time.perf_counter()
@@ -317,7 +326,17 @@ class NeuralModel:
         if timings is not None:
             timings["tokenize"] = timings.get("tokenize", 0.0) + (t1 - t0) * 1000.0
             timings["neural"] = timings.get("neural", 0.0) + (time.perf_counter() - t1) * 1000.0
-        return out, embeddings
+        if second:
+            rows = [i for i, _ in second]
+            out[rows] = (out[rows] + out[n:]) / 2
+        return out[:n], (embeddings[:n] if embeddings is not None else None)
+
+    def _second_forms(self, texts: Sequence[str]) -> list[tuple[int, str]]:
+        """(index, form without its leading handles) of each text the network also reads that way."""
+        if not self.config.average_leading_handles:
+            return []
+        forms = [(i, without_leading_handles(t)) for i, t in enumerate(texts)]
+        return [(i, form) for i, form in forms if form is not None]
 
     @property
     def run_batch_size(self) -> int:
